@@ -1,0 +1,1 @@
+"""AWS adapters (boto3 only), one module per concern."""

@@ -1,0 +1,1 @@
+"""The pre-deployment checklist: one module per item, plus the report."""

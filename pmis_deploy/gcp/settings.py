@@ -1,0 +1,76 @@
+"""Settings of the GCP target (the `[gcp]` table)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import Field
+
+from pmis_deploy.settings_base import Strict
+
+
+class Availability(StrEnum):
+    zonal = "ZONAL"
+    regional = "REGIONAL"
+
+
+class RedisTier(StrEnum):
+    basic = "basic"
+    standard = "standard"
+
+
+class EgressMode(StrEnum):
+    direct = "direct"  # Direct VPC egress (--network/--subnet)
+    connector = "connector"  # Serverless VPC Access connector
+
+
+class GcpSql(Strict):
+    instance: str | None = None  # default pmis-<env>-postgres
+    tier: str = Field("db-custom-1-3840", pattern=r"^db-(custom-\d+-\d+|f1-micro|g1-small|perf-optimized-N-\d+)$")
+    availability_type: Availability = Availability.zonal
+    backup_start_time: str = Field("03:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    retained_backups: int = Field(30, ge=1, le=365)
+    private_ip: bool = False
+    deletion_protection: bool = False
+    database: str = "pmis"
+    user: str = "pmis_app"
+
+
+class GcpRedis(Strict):
+    tier: RedisTier = RedisTier.basic
+    size_gb: int = Field(1, ge=1, le=300)
+    transit_encryption: bool = True
+
+
+class GcpEgress(Strict):
+    mode: EgressMode = EgressMode.direct
+    network: str = "default"
+    subnet: str = "default"
+    connector: str | None = None
+
+
+class GcpService(Strict):
+    cpu: str = "1"
+    memory: str = Field("512Mi", pattern=r"^\d+(Mi|Gi)$")
+    min_instances: int = Field(0, ge=0)
+    max_instances: int = Field(10, ge=1)
+
+
+class GcpServices(Strict):
+    api: GcpService = GcpService(memory="1Gi")
+    web: GcpService = GcpService()
+    worker: GcpService = GcpService(min_instances=1, max_instances=1, memory="1Gi")
+
+
+class GcpSettings(Strict):
+    project: str = Field("pmis-local", pattern=r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+    region: str = Field("us-central1", pattern=r"^[a-z]+-[a-z]+\d$")
+    # None = real GCP; "embedded" = the local fake of the GCP APIs, started on demand.
+    endpoint: str | None = None
+    sql: GcpSql = GcpSql()
+    redis: GcpRedis = GcpRedis()
+    egress: GcpEgress = GcpEgress()
+    services: GcpServices = GcpServices()
+    schedule: str = "0 0 * * *"
+    time_zone: str = "Etc/UTC"
+    allow_unauthenticated_api: bool = True

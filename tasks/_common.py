@@ -1,0 +1,44 @@
+"""Helpers every task module shares: load settings, turn DeployError into invoke.Exit.
+
+Kept free of heavy imports: pmis_deploy modules are imported inside the functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from invoke.exceptions import Exit
+
+if TYPE_CHECKING:
+    from pmis_deploy.config import LoadedSettings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+ENV_HELP = "environment: local (default, embedded emulators), staging or production"
+DRY_RUN_HELP = "print the plan and change nothing (exit 0: no changes, 2: changes planned)"
+YES_HELP = "confirm changes to a guarded environment (production) without asking"
+JSON_HELP = "print machine-readable JSON instead of a table"
+
+
+@contextmanager
+def reported() -> Iterator[None]:
+    """Render a DeployError as a clean message and exit with its code."""
+    from pmis_deploy.errors import DeployError
+
+    try:
+        yield
+    except DeployError as exc:
+        from pmis_deploy.console import error
+
+        error(exc.render())
+        raise Exit(code=exc.exit_code) from None
+    except KeyboardInterrupt:
+        raise Exit("interrupted", code=130) from None
+
+
+def load(env: str | None) -> LoadedSettings:
+    from pmis_deploy.config import load_settings
+
+    return load_settings(env)
