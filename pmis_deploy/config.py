@@ -120,7 +120,7 @@ def load_settings(
     env = env or environ.get("PMIS_ENV") or "local"
     known = environments(root)
     if env not in known or env not in Environment.__members__:
-        close = difflib.get_close_matches(env, known, n=1)
+        close = [k for k in known if k.startswith(env)] or difflib.get_close_matches(env, known, n=1)
         raise ConfigError(
             f"--env: unknown environment {env!r}" + (f" (did you mean {close[0]}?)" if close else ""),
             hint=f"use one of: {', '.join(known)} (each is a file config/<env>.toml)",
