@@ -6,5 +6,7 @@ It sits at the root so apps/api/tests and apps/worker/tests share the same real 
 from pathlib import Path
 
 pytest_plugins = sorted(
-    f"tests.fixtures.{p.stem}" for p in (Path(__file__).parent / "tests" / "fixtures").glob("*.py") if p.stem != "__init__"
+    f"tests.fixtures.{p.stem}"
+    for p in (Path(__file__).parent / "tests" / "fixtures").glob("*.py")
+    if p.stem != "__init__"
 )

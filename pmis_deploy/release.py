@@ -154,9 +154,7 @@ def acquire(
                     "the lock looks stale (older than deploy.lock_stale_after_minutes); if no release is "
                     "running, break it with `inv releases.unlock --env <env> --force`"
                 )
-            raise LockHeldError(
-                f"the deploy lock at {backend.location} is held by {holder.describe()}", hint=hint
-            )
+            raise LockHeldError(f"the deploy lock at {backend.location} is held by {holder.describe()}", hint=hint)
         if on_wait:
             on_wait(holder)
         sleep(min(poll_seconds, max(0.0, deadline - time.monotonic())))

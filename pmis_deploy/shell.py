@@ -1,8 +1,8 @@
 """The one place external commands start: argv lists, echo, dry-run, timeouts, redaction.
 
-    runner = Runner(dry_run=True)
-    runner.run(["alembic", "upgrade", "head"])               # echoed, not run (says so)
-    runner.run(["git", "rev-parse", "HEAD"], mutating=False)  # reads run even in dry-run
+runner = Runner(dry_run=True)
+runner.run(["alembic", "upgrade", "head"])               # echoed, not run (says so)
+runner.run(["git", "rev-parse", "HEAD"], mutating=False)  # reads run even in dry-run
 """
 
 from __future__ import annotations

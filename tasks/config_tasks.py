@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from invoke import Collection, task
+from invoke import Collection, Context, task
 
 from tasks._common import ENV_HELP, JSON_HELP, load, reported
 
 
 @task(name="show", default=True, help={"env": ENV_HELP, "json": JSON_HELP})
-def show(c, env=None, json=False):
+def show(c: Context, env: str | None = None, json: bool = False) -> None:
     """Print the resolved settings (secrets redacted) and where each value came from."""
     with reported():
         from pmis_deploy.config_view import render
@@ -17,7 +17,7 @@ def show(c, env=None, json=False):
 
 
 @task(name="environments")
-def environments(c):
+def environments(c: Context) -> None:
     """List the environments (config/<env>.toml)."""
     with reported():
         from pmis_deploy.config import environments as names

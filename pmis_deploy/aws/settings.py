@@ -77,6 +77,9 @@ class AwsNetwork(Strict):
     public_subnet_ids: list[str] = Field(default_factory=list)
     # CIDRs used when private subnets must be created in the VPC (one per AZ).
     private_subnet_cidrs: list[str] = Field(default_factory=lambda: ["172.31.96.0/20", "172.31.112.0/20"])
+    # Outbound access for tasks in the private subnets we create (ECR pulls, Secrets Manager, logs):
+    # one NAT gateway and a private route table. Ignored when private_subnet_ids are configured.
+    nat_gateway: bool = True
 
 
 class AwsService(Strict):
@@ -121,6 +124,9 @@ class AwsSettings(Strict):
     certificate_arn: str | None = Field(None, pattern=r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/.+$")
     alarm_topic_arn: str | None = None
     rollout_timeout_seconds: int = Field(900, ge=30)
+    # Waiters (RDS, ElastiCache, ALB, NAT): seconds between polls and the longest wait.
+    waiter_delay_seconds: int = Field(15, ge=1, le=300)
+    waiter_max_minutes: int = Field(60, ge=1, le=240)
 
     @field_validator("region")
     @classmethod

@@ -79,14 +79,25 @@ BAD_INPUTS = [
         ["config/staging.toml", "gcp.sql.availability_type", '"zonal"', "'ZONAL' or 'REGIONAL'"],
     ),
     ("staging.toml", '[aws]\nregion = "useast1"\n', ["aws.region", '"useast1"', "not an AWS region"]),
-    ("staging.toml", "[aws.database]\nbackup_retention_days = 90\n", ["aws.database.backup_retention_days", "90", "35"]),
-    ("staging.toml", '[aws.services.api]\ncpu = 300\n', ["aws.services.api.cpu", "300", "Fargate CPU"]),
+    (
+        "staging.toml",
+        "[aws.database]\nbackup_retention_days = 90\n",
+        ["aws.database.backup_retention_days", "90", "35"],
+    ),
+    ("staging.toml", "[aws.services.api]\ncpu = 300\n", ["aws.services.api.cpu", "300", "Fargate CPU"]),
     ("staging.toml", 'log_level = "verbose"\n', ["log_level", '"verbose"', "'debug'"]),
     ("staging.toml", "[deploy\ngate = []\n", ["config/staging.toml", "not valid TOML", "line 1"]),
     ("staging.toml", 'environment = "production"\n', ["config/staging.toml", "'environment'", "remove the key"]),
-    ("staging.toml", '[checks]\nwaivers = [{check = "audit", reason = "short", expires = 2027-01-01}]\n',
-     ["checks.waivers", "reason", "at least 10 characters"]),
-    ("staging.toml", '[aws.database]\nengine_version = "16"\n', ["aws.database.engine_version", '"16"', "PostgreSQL 15"]),
+    (
+        "staging.toml",
+        '[checks]\nwaivers = [{check = "audit", reason = "short", expires = 2027-01-01}]\n',
+        ["checks.waivers", "reason", "at least 10 characters"],
+    ),
+    (
+        "staging.toml",
+        '[aws.database]\nengine_version = "16"\n',
+        ["aws.database.engine_version", '"16"', "PostgreSQL 15"],
+    ),
 ]
 
 
@@ -121,7 +132,7 @@ def test_missing_environment_file(tree: Path) -> None:
 
 
 def test_secret_values_never_appear_in_errors(tree: Path) -> None:
-    write(tree, "local.toml", '[local]\ndatabase_url = 12\n')
+    write(tree, "local.toml", "[local]\ndatabase_url = 12\n")
     with pytest.raises(ConfigError) as exc:
         load_settings("local", root=tree, environ={})
     assert '"***"' in exc.value.render()

@@ -17,7 +17,7 @@ def r() -> Redactor:
 
 
 def test_registered_values_and_their_url_encoding(r: Redactor) -> None:
-    assert r.redact("pw=S3cr3t/with@chars") .count("S3cr3t") == 0
+    assert r.redact("pw=S3cr3t/with@chars").count("S3cr3t") == 0
     assert "S3cr3t" not in r.redact("postgresql://u:S3cr3t%2Fwith%40chars@h/db")
 
 

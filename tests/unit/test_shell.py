@@ -78,8 +78,13 @@ def test_secrets_are_redacted_from_echo_and_errors() -> None:
     r, out = runner()
     with pytest.raises(CommandError) as exc:
         r.run(
-            [PY, "-c", "import sys; print('auth hunter2-canary failed', file=sys.stderr); sys.exit(1)",
-             "--password=hunter2-canary", "postgresql://app:pw-in-url@db:5432/x"],
+            [
+                PY,
+                "-c",
+                "import sys; print('auth hunter2-canary failed', file=sys.stderr); sys.exit(1)",
+                "--password=hunter2-canary",
+                "postgresql://app:pw-in-url@db:5432/x",
+            ],
         )
     shown = out.getvalue() + exc.value.render()
     assert "hunter2-canary" not in shown
