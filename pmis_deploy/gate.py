@@ -1,0 +1,72 @@
+"""The pre-deployment gate: the checks named in settings.deploy.gate, run before every deploy.
+
+result = run_gate(loaded)                         # runs the gate, shows the table on stderr
+result = run_gate(loaded, skip_reason="hotfix")   # runs nothing; the deploy records the reason
+if not result.passed: raise result.error()
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from pmis_deploy.errors import GateFailed
+
+if TYPE_CHECKING:
+    from pmis_deploy.checks.report import Report
+    from pmis_deploy.config import LoadedSettings
+    from pmis_deploy.shell import Runner
+
+
+@dataclass
+class GateResult:
+    """`outcomes` maps check name → PASS/FAIL/UNAVAILABLE/WAIVED (what the release record stores)."""
+
+    passed: bool
+    outcomes: dict[str, str] = field(default_factory=dict)
+    skipped: bool = False
+    skip_reason: str | None = None
+    report: Report | None = None
+
+    def error(self) -> GateFailed:
+        """The GateFailed to raise when the gate did not pass (names each failing check)."""
+        failing = [
+            f"{name} ({outcome})" for name, outcome in self.outcomes.items() if outcome not in ("PASS", "WAIVED")
+        ]
+        return GateFailed(
+            "the pre-deployment checklist did not pass: " + ", ".join(failing),
+            hint="fix the findings (run `inv checks.<name>` to see them), or add a waiver with a reason and an "
+            "expiry date to [checks] waivers in config/<env>.toml; --skip-checks REASON skips the gate (recorded)",
+        )
+
+
+def run_gate(
+    loaded: LoadedSettings,
+    *,
+    skip_reason: str | None = None,
+    runner: Runner | None = None,
+    images: Mapping[str, str] | None = None,
+    show: bool = True,
+) -> GateResult:
+    """Run the environment's gate (settings.deploy.gate; "all" = the whole checklist).
+
+    `images` (service → image by digest) lets the images check scan what this release built.
+    With `skip_reason`, nothing runs: the result is skipped=True, passed=True, and the caller records why.
+    """
+    if skip_reason is not None:
+        if not skip_reason.strip():
+            raise GateFailed("skipping the checklist needs a reason", hint="--skip-checks 'why the gate is skipped'")
+        return GateResult(passed=True, skipped=True, skip_reason=skip_reason.strip())
+    from pmis_deploy.checks.outcome import CheckContext
+    from pmis_deploy.checks.registry import resolve
+    from pmis_deploy.checks.report import run_checks
+    from pmis_deploy.shell import Runner
+
+    settings = loaded.settings
+    items = resolve(settings.deploy.gate, origin="deploy.gate")
+    ctx = CheckContext(loaded.root, settings, runner or Runner(), images=dict(images or {}))
+    report = run_checks(items, ctx)
+    if show:
+        report.render(stderr=True)
+    return GateResult(passed=report.passed, outcomes=report.outcomes, report=report)
