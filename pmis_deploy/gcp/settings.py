@@ -25,12 +25,13 @@ class EgressMode(StrEnum):
 
 
 class GcpSql(Strict):
-    instance: str | None = None  # default pmis-<env>-postgres
+    database_version: str = Field("POSTGRES_15", pattern=r"^POSTGRES_\d+$")
     tier: str = Field("db-custom-1-3840", pattern=r"^db-(custom-\d+-\d+|f1-micro|g1-small|perf-optimized-N-\d+)$")
     availability_type: Availability = Availability.zonal
     backup_start_time: str = Field("03:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     retained_backups: int = Field(30, ge=1, le=365)
-    private_ip: bool = False
+    storage_gb: int = Field(10, ge=10, le=65536)
+    private_ip: bool = False  # needs private services access on egress.network
     deletion_protection: bool = False
     database: str = "pmis"
     user: str = "pmis_app"
@@ -39,6 +40,7 @@ class GcpSql(Strict):
 class GcpRedis(Strict):
     tier: RedisTier = RedisTier.basic
     size_gb: int = Field(1, ge=1, le=300)
+    version: str = Field("redis_7_0", pattern=r"^redis_\d+_(\d+|x)$")
     transit_encryption: bool = True
 
 
@@ -46,7 +48,7 @@ class GcpEgress(Strict):
     mode: EgressMode = EgressMode.direct
     network: str = "default"
     subnet: str = "default"
-    connector: str | None = None
+    connector_range: str = "10.8.0.0/28"  # the /28 a Serverless VPC Access connector uses
 
 
 class GcpService(Strict):
@@ -73,4 +75,7 @@ class GcpSettings(Strict):
     services: GcpServices = GcpServices()
     schedule: str = "0 0 * * *"
     time_zone: str = "Etc/UTC"
-    allow_unauthenticated_api: bool = True
+    allow_unauthenticated_api: bool = True  # the browser calls the api directly (app-level auth + CORS)
+    migrate_timeout_seconds: int = Field(900, ge=60, le=86400)
+    job_timeout_seconds: int = Field(900, ge=60, le=86400)
+    alert_error_rate_per_second: float = Field(1.0, gt=0)
