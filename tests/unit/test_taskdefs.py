@@ -1,0 +1,214 @@
+"""Task-definition requests: real API member names, Fargate rules, secrets by full ARN, images by digest."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from pmis_deploy.aws import taskdefs
+from pmis_deploy.aws.infra import AwsInfra
+from pmis_deploy.config import Settings, load_settings
+
+ACCOUNT = "123456789012"
+DIGEST = "sha256:" + "ab" * 32
+REPO = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/pmis-staging"
+
+
+def secret_arn(name: str) -> str:
+    return f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:pmis-staging/{name}-AbC123"
+
+
+def make_infra() -> AwsInfra:
+    return AwsInfra(
+        environment="staging",
+        region="us-east-1",
+        account_id=ACCOUNT,
+        vpc_id="vpc-0123456789abcdef0",
+        private_subnet_ids=("subnet-a", "subnet-b"),
+        public_subnet_ids=("subnet-c", "subnet-d"),
+        security_groups={"alb": "sg-alb", "api": "sg-api", "worker": "sg-worker", "web": "sg-web"},
+        cluster_name="pmis-staging",
+        cluster_arn=f"arn:aws:ecs:us-east-1:{ACCOUNT}:cluster/pmis-staging",
+        log_group="/ecs/pmis-staging",
+        execution_role_arn=f"arn:aws:iam::{ACCOUNT}:role/pmis-staging-task-execution",
+        task_role_arn=f"arn:aws:iam::{ACCOUNT}:role/pmis-staging-task",
+        repositories={s: f"{REPO}/{s}" for s in ("api", "worker", "web")},
+        secrets={n: secret_arn(n) for n in ("database-url", "redis-url", "celery-broker", "azure-openai-key")},
+        target_group_arns={"api": "arn:tg/api", "web": "arn:tg/web"},
+        load_balancer_dns="pmis-staging-alb.example.com",
+        load_balancer_arn="arn:alb",
+        state_bucket="pmis-staging-deploy-state-123456789012",
+    )
+
+
+@pytest.fixture(scope="module")
+def settings() -> Settings:
+    return load_settings("staging", environ={}).settings
+
+
+@pytest.fixture(scope="module")
+def requests(settings: Settings) -> dict[str, dict[str, Any]]:
+    images = {s: f"{REPO}/{s}@{DIGEST}" for s in ("api", "worker", "web")}
+    return taskdefs.build_all(settings, make_infra(), images)
+
+
+def test_every_workload_has_a_fargate_awsvpc_definition(requests: dict[str, dict[str, Any]]) -> None:
+    assert set(requests) == {"api", "worker", "beat", "web", "migrate"}
+    for workload, req in requests.items():
+        assert req["family"] == f"pmis-staging-{workload}"
+        assert req["networkMode"] == "awsvpc"
+        assert req["requiresCompatibilities"] == ["FARGATE"]
+        assert isinstance(req["cpu"], str) and isinstance(req["memory"], str)
+        assert req["executionRoleArn"].endswith(":role/pmis-staging-task-execution")
+        assert req["taskRoleArn"].endswith(":role/pmis-staging-task")
+        (container,) = req["containerDefinitions"]
+        assert container["memory"] == int(req["memory"])  # moto's run_task needs container memory
+
+
+def test_requests_use_the_real_camel_case_members(requests: dict[str, dict[str, Any]]) -> None:
+    """botocore's own validator accepts them (the runbook's kebab-case keys fail here, T1)."""
+    from botocore.validate import ParamValidator
+
+    ecs = boto3.session.Session().client(
+        "ecs", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y"
+    )
+    shape = ecs.meta.service_model.operation_model("RegisterTaskDefinition").input_shape
+    for req in requests.values():
+        report = ParamValidator().validate(req, shape)
+        assert not report.has_errors(), report.generate_report()
+    bad = {"family": "x", "network-mode": "awsvpc", "container-definitions": []}
+    assert ParamValidator().validate(bad, shape).has_errors()
+    api = requests["api"]["containerDefinitions"][0]
+    assert api["portMappings"] == [{"containerPort": 8000, "hostPort": 8000, "protocol": "tcp"}]
+    assert api["logConfiguration"]["logDriver"] == "awslogs"
+    assert api["logConfiguration"]["options"]["awslogs-group"] == "/ecs/pmis-staging"
+
+
+def test_secrets_are_value_from_full_arns_never_plain_values(requests: dict[str, dict[str, Any]]) -> None:
+    api = requests["api"]["containerDefinitions"][0]
+    names = {s["name"]: s["valueFrom"] for s in api["secrets"]}
+    assert names["DATABASE_URL"] == secret_arn("database-url")
+    assert names["CELERY_BROKER_URL"] == secret_arn("celery-broker")
+    assert all(taskdefs.SECRET_ARN.match(v) for v in names.values())
+    env = {e["name"] for e in api["environment"]}
+    assert not env & set(names)
+    assert [s["name"] for s in requests["migrate"]["containerDefinitions"][0]["secrets"]] == ["DATABASE_URL"]
+    assert requests["web"]["containerDefinitions"][0]["secrets"] == []
+
+
+def test_images_are_pinned_by_digest_and_commands_per_workload(requests: dict[str, dict[str, Any]]) -> None:
+    images = {w: r["containerDefinitions"][0]["image"] for w, r in requests.items()}
+    assert images["migrate"] == images["api"] == f"{REPO}/api@{DIGEST}"
+    assert images["beat"] == images["worker"]
+    assert all(not i.endswith(":latest") for i in images.values())
+    cmd = {w: r["containerDefinitions"][0].get("command") for w, r in requests.items()}
+    assert cmd["migrate"] == ["alembic", "upgrade", "head"]
+    assert "beat" in cmd["beat"] and "worker" in cmd["worker"]
+    assert cmd["api"] is None  # the image's CMD (uvicorn), which never migrates (M5)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda r: r["containerDefinitions"][0].update(image=f"{REPO}/api:latest"), ":latest"),
+        (lambda r: r["containerDefinitions"][0].update(image=f"{REPO}/api"), "untagged"),
+        (lambda r: r["containerDefinitions"][0].update(image=f"{REPO}/api:0123abc"), "not pinned by digest"),
+        (lambda r: r.update(networkMode="bridge"), "awsvpc"),
+        (lambda r: r.update(requiresCompatibilities=["EC2"]), "FARGATE"),
+        (lambda r: r.update(cpu=512), "strings"),
+        (lambda r: r.update(cpu="256", memory="4096"), "not a valid Fargate combination"),
+        (
+            lambda r: r["containerDefinitions"][0]["secrets"][0].update(
+                valueFrom="arn:aws:secretsmanager:us-east-1:123456789012:secret:pmis/database-url"
+            ),
+            "full Secrets Manager ARN",
+        ),
+        (
+            lambda r: r["containerDefinitions"][0]["environment"].append({"name": "DATABASE_URL", "value": "x"}),
+            "must be secrets",
+        ),
+        (lambda r: r["containerDefinitions"][0].pop("memory"), "memory"),
+    ],
+)
+def test_validate_rejects_what_real_ecs_or_rollback_would(
+    requests: dict[str, dict[str, Any]], mutate: Any, message: str
+) -> None:
+    bad = copy.deepcopy(requests["api"])
+    mutate(bad)
+    with pytest.raises(taskdefs.TaskDefinitionInvalid, match=message):
+        taskdefs.validate(bad)
+
+
+def test_unpinned_sha_tag_only_when_images_are_not_pushed(requests: dict[str, dict[str, Any]]) -> None:
+    req = copy.deepcopy(requests["api"])
+    req["containerDefinitions"][0]["image"] = f"{REPO}/api:0123abc"
+    taskdefs.validate(req, allow_unpinned=True)  # local: repo:<git-sha>
+    req["containerDefinitions"][0]["image"] = f"{REPO}/api:latest"
+    with pytest.raises(taskdefs.TaskDefinitionInvalid, match="latest"):
+        taskdefs.validate(req, allow_unpinned=True)
+
+
+def _stubbed() -> tuple[Any, Stubber]:
+    ecs = boto3.session.Session().client(
+        "ecs", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y"
+    )
+    return ecs, Stubber(ecs)
+
+
+def test_register_if_changed_reuses_an_identical_revision(requests: dict[str, dict[str, Any]]) -> None:
+    req = requests["api"]
+    ecs, stub = _stubbed()
+    arn = f"arn:aws:ecs:us-east-1:{ACCOUNT}:task-definition/pmis-staging-api:7"
+    stub.add_response(
+        "describe_task_definition",
+        {
+            "taskDefinition": {"taskDefinitionArn": arn, "family": req["family"], "status": "ACTIVE"},
+            "tags": [{"key": taskdefs.SPEC_TAG, "value": taskdefs.spec_hash(req)}],
+        },
+        {"taskDefinition": req["family"], "include": ["TAGS"]},
+    )
+    with stub:
+        assert taskdefs.register_if_changed(ecs, req) == (arn, False)
+    stub.assert_no_pending_responses()
+
+
+def test_register_if_changed_registers_a_changed_definition_with_its_hash(
+    requests: dict[str, dict[str, Any]],
+) -> None:
+    req = requests["api"]
+    ecs, stub = _stubbed()
+    old = f"arn:aws:ecs:us-east-1:{ACCOUNT}:task-definition/pmis-staging-api:7"
+    new = old[:-1] + "8"
+    stub.add_response(
+        "describe_task_definition",
+        {
+            "taskDefinition": {"taskDefinitionArn": old, "status": "ACTIVE"},
+            "tags": [{"key": taskdefs.SPEC_TAG, "value": "x"}],
+        },
+    )
+    stub.add_response(
+        "register_task_definition",
+        {"taskDefinition": {"taskDefinitionArn": new}},
+        {
+            **req,
+            "tags": [
+                {"key": taskdefs.SPEC_TAG, "value": taskdefs.spec_hash(req)},
+                {"key": "managed-by", "value": "pmis-deploy"},
+            ],
+        },
+    )
+    with stub:
+        assert taskdefs.register_if_changed(ecs, req) == (new, True)
+    stub.assert_no_pending_responses()
+
+
+def test_register_if_changed_in_dry_run_only_reads(requests: dict[str, dict[str, Any]]) -> None:
+    ecs, stub = _stubbed()
+    stub.add_client_error("describe_task_definition", "ClientException", "Unable to describe task definition.")
+    with stub:
+        assert taskdefs.register_if_changed(ecs, requests["web"], dry_run=True) == (None, True)
+    stub.assert_no_pending_responses()
