@@ -1,0 +1,224 @@
+"""RDS PostgreSQL 15: a DB subnet group on the private subnets and one instance, converged.
+
+The master password is managed by RDS in Secrets Manager (ManageMasterUserPassword=True): it is never
+generated, seen or printed here. The app's database-url secret is built from that secret (secrets.py).
+Private, encrypted, gp3, 30-day backups, log export; multi-AZ and deletion protection where configured.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pmis_deploy.aws import naming, rules
+from pmis_deploy.aws.plan import Change, error_code, waiter_config
+from pmis_deploy.errors import NotFound
+
+if TYPE_CHECKING:
+    from pmis_deploy.aws.network import Network
+    from pmis_deploy.aws.session import AwsClients
+    from pmis_deploy.config import Settings
+
+LOG_EXPORTS = ["postgresql", "upgrade"]
+
+
+@dataclass(frozen=True)
+class Database:
+    identifier: str
+    address: str
+    port: int
+    db_name: str
+    master_secret_arn: str
+
+
+def subnet_group_request(settings: Settings, subnet_ids: list[str]) -> dict[str, Any]:
+    return {
+        "DBSubnetGroupName": naming.db_subnet_group(settings),
+        "DBSubnetGroupDescription": f"{settings.name()} private subnets",
+        "SubnetIds": sorted(subnet_ids),
+        "Tags": _tags(settings),
+    }
+
+
+def instance_request(settings: Settings, security_group_id: str) -> dict[str, Any]:
+    db = settings.aws.database
+    return {
+        "DBInstanceIdentifier": naming.db_instance(settings),
+        "DBInstanceClass": db.instance_class,
+        "Engine": "postgres",
+        "EngineVersion": db.engine_version,
+        "DBName": db.db_name,
+        "MasterUsername": db.master_username,
+        "ManageMasterUserPassword": True,
+        "AllocatedStorage": db.allocated_storage_gb,
+        "MaxAllocatedStorage": db.max_allocated_storage_gb,
+        "StorageType": "gp3",
+        "StorageEncrypted": True,
+        "PubliclyAccessible": False,
+        "DBSubnetGroupName": naming.db_subnet_group(settings),
+        "VpcSecurityGroupIds": [security_group_id],
+        "BackupRetentionPeriod": db.backup_retention_days,
+        "MultiAZ": db.multi_az,
+        "DeletionProtection": db.deletion_protection,
+        "EnableCloudwatchLogsExports": list(LOG_EXPORTS),
+        "CopyTagsToSnapshot": True,
+        "AutoMinorVersionUpgrade": True,
+        "Tags": _tags(settings),
+    }
+
+
+def instance_drift(settings: Settings, security_group_id: str, current: dict[str, Any]) -> dict[str, Any]:
+    """ModifyDBInstance arguments that bring `current` (a described instance) to the settings."""
+    want = instance_request(settings, security_group_id)
+    changes: dict[str, Any] = {}
+    for key in ("DBInstanceClass", "MultiAZ", "DeletionProtection", "BackupRetentionPeriod", "MaxAllocatedStorage"):
+        if current.get(key) != want[key]:
+            changes[key] = want[key]
+    if int(current.get("AllocatedStorage", 0)) < want["AllocatedStorage"]:
+        changes["AllocatedStorage"] = want["AllocatedStorage"]  # storage only grows
+    if current.get("PubliclyAccessible"):
+        changes["PubliclyAccessible"] = False
+    groups = sorted(g["VpcSecurityGroupId"] for g in current.get("VpcSecurityGroups", []))
+    if groups != [security_group_id]:
+        changes["VpcSecurityGroupIds"] = [security_group_id]
+    exports = set(current.get("EnabledCloudwatchLogsExports") or [])
+    if exports != set(LOG_EXPORTS):
+        changes["CloudwatchLogsExportConfiguration"] = {
+            "EnableLogTypes": sorted(set(LOG_EXPORTS) - exports),
+            "DisableLogTypes": sorted(exports - set(LOG_EXPORTS)),
+        }
+    return changes
+
+
+def _tags(settings: Settings) -> list[dict[str, str]]:
+    return [{"Key": "Project", "Value": settings.project}, {"Key": "Environment", "Value": settings.environment.value}]
+
+
+# ---------------------------------------------------------------------------------------------- reads
+
+
+def describe_subnet_group(aws: AwsClients, settings: Settings) -> dict[str, Any] | None:
+    try:
+        groups = aws.client("rds").describe_db_subnet_groups(DBSubnetGroupName=naming.db_subnet_group(settings))
+    except Exception as exc:
+        if error_code(exc) == "DBSubnetGroupNotFoundFault":
+            return None
+        raise
+    return dict(groups["DBSubnetGroups"][0])
+
+
+def describe_instance(aws: AwsClients, settings: Settings) -> dict[str, Any] | None:
+    try:
+        found = aws.client("rds").describe_db_instances(DBInstanceIdentifier=naming.db_instance(settings))
+    except Exception as exc:
+        if error_code(exc) == "DBInstanceNotFound":
+            return None
+        raise
+    return dict(found["DBInstances"][0])
+
+
+# ---------------------------------------------------------------------------------------------- plan
+
+
+def plan(aws: AwsClients, settings: Settings, network: Network) -> list[Change]:
+    rds = aws.client("rds")
+    changes: list[Change] = []
+    subnets = list(network.private_subnet_ids)
+    group = describe_subnet_group(aws, settings)
+    group_request = subnet_group_request(settings, subnets)
+    name = group_request["DBSubnetGroupName"]
+    if group is None:
+        changes.append(
+            Change(
+                f"DB subnet group {name}",
+                "create",
+                f"{len(subnets)} private subnets",
+                lambda: rds.create_db_subnet_group(**group_request),
+            )
+        )
+    elif sorted(s["SubnetIdentifier"] for s in group["Subnets"]) != sorted(subnets):
+        changes.append(
+            Change(
+                f"DB subnet group {name}",
+                "update",
+                f"subnets → {', '.join(sorted(subnets))}",
+                lambda: rds.modify_db_subnet_group(
+                    DBSubnetGroupName=name,
+                    SubnetIds=sorted(subnets),
+                    DBSubnetGroupDescription=group_request["DBSubnetGroupDescription"],
+                ),
+            )
+        )
+    sg = network.security_groups["rds"]
+    current = describe_instance(aws, settings)
+    identifier = naming.db_instance(settings)
+    if current is None:
+        request = instance_request(settings, sg)
+        db = settings.aws.database
+        detail = (
+            f"PostgreSQL {db.engine_version}, {db.instance_class}, {db.allocated_storage_gb} GB gp3 encrypted, "
+            f"private, multi-AZ {db.multi_az}, deletion protection {db.deletion_protection}, "
+            f"backups {db.backup_retention_days} d, password managed by RDS"
+        )
+
+        def create() -> None:
+            try:
+                rds.create_db_instance(**request)
+            except Exception as exc:
+                if error_code(exc) != "DBInstanceAlreadyExists":
+                    raise
+
+        rules.check_db_instance_request(request)
+        changes.append(Change(f"RDS instance {identifier}", "create", detail, create))
+        return changes
+    if not current.get("StorageEncrypted"):
+        from pmis_deploy.console import warn
+
+        warn(f"RDS instance {identifier} is not encrypted; encryption cannot be enabled in place (restore a snapshot)")
+    drift = instance_drift(settings, sg, current)
+    if drift:
+        apply_now = not settings.is_production
+        changes.append(
+            Change(
+                f"RDS instance {identifier}",
+                "update",
+                ", ".join(f"{k}={v}" for k, v in drift.items())
+                + ("" if apply_now else " (at the next maintenance window)"),
+                lambda: rds.modify_db_instance(DBInstanceIdentifier=identifier, ApplyImmediately=apply_now, **drift),
+            )
+        )
+    return changes
+
+
+# ---------------------------------------------------------------------------------------------- read
+
+
+def read(aws: AwsClients, settings: Settings, *, wait: bool = True) -> Database | None:
+    """The instance's endpoint and master secret, once it is available (None if it does not exist)."""
+    identifier = naming.db_instance(settings)
+    current = describe_instance(aws, settings)
+    if current is None:
+        return None
+    if wait and current.get("DBInstanceStatus") != "available":
+        from pmis_deploy.console import info
+
+        info(f"waiting for RDS instance {identifier} to be available (status {current.get('DBInstanceStatus')})")
+        aws.client("rds").get_waiter("db_instance_available").wait(
+            DBInstanceIdentifier=identifier, WaiterConfig=waiter_config(settings)
+        )
+        current = describe_instance(aws, settings) or current
+    endpoint = current.get("Endpoint") or {}
+    secret = current.get("MasterUserSecret") or {}
+    if not endpoint.get("Address") or not secret.get("SecretArn"):
+        raise NotFound(
+            f"RDS instance {identifier} has no endpoint or RDS-managed master secret yet",
+            hint="wait until it is available; if it was created with a plain password, enable "
+            "ManageMasterUserPassword on it (modify-db-instance --manage-master-user-password)",
+        )
+    return Database(
+        identifier,
+        str(endpoint["Address"]),
+        int(endpoint.get("Port", 5432)),
+        str(current.get("DBName") or settings.aws.database.db_name),
+        str(secret["SecretArn"]),
+    )

@@ -1,0 +1,65 @@
+"""The plan/apply model shared by every provisioning module.
+
+Each concern module has `plan(aws, settings, …) -> list[Change]`, computed only from reads. A change
+carries the closure that applies it; `apply(changes)` runs them in order. Closures may fill a shared
+`Ids` mapping (a created security group's id) that later changes of the same plan read at run time,
+so a plan made before anything exists still applies in one pass. In dry-run nothing is applied and
+not-yet-existing ids read as placeholders like `<new pmis-local-api-sg>`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+Action = str  # "create" | "update" | "delete"
+
+
+@dataclass
+class Change:
+    """One planned change. `detail` is shown to the user and never holds a secret value."""
+
+    resource: str
+    action: Action
+    detail: str = ""
+    run: Callable[[], Any] | None = field(default=None, repr=False, compare=False)
+
+    def row(self) -> tuple[str, str, str]:
+        return (self.action, self.resource, self.detail)
+
+
+def apply(changes: list[Change]) -> None:
+    """Apply planned changes in order."""
+    for change in changes:
+        if change.run is not None:
+            change.run()
+
+
+def placeholder(name: str) -> str:
+    return f"<new {name}>"
+
+
+def is_placeholder(value: str | None) -> bool:
+    return bool(value) and str(value).startswith("<new ")
+
+
+class Ids(dict[str, str]):
+    """Ids by key; a missing one reads as a placeholder (dry-run) until a create closure sets it."""
+
+    def __missing__(self, key: str) -> str:
+        return placeholder(key)
+
+
+def error_code(exc: BaseException) -> str:
+    """The AWS error code of a botocore ClientError ('' for anything else)."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+def waiter_config(settings: Any) -> dict[str, int]:
+    """The WaiterConfig for every waiter, from settings.aws.waiter_delay_seconds / waiter_max_minutes."""
+    delay = settings.aws.waiter_delay_seconds
+    return {"Delay": delay, "MaxAttempts": max(1, settings.aws.waiter_max_minutes * 60 // delay)}

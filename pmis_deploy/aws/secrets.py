@@ -1,0 +1,192 @@
+"""Secrets Manager: the app's secrets (database-url, redis-url, celery-broker, azure-openai-key) and the
+ElastiCache AUTH token, converged. A new version is written only when the value changes.
+
+Values are built here from their sources — the RDS-managed master secret (username/password), the AUTH
+token secret and the endpoints — with URL-encoded credentials, registered for redaction, never shown.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from pmis_deploy.aws import naming
+from pmis_deploy.aws.plan import Change, error_code, placeholder
+from pmis_deploy.errors import DeployError
+from pmis_deploy.redaction import register_secret
+
+if TYPE_CHECKING:
+    from pmis_deploy.aws.cache import Cache
+    from pmis_deploy.aws.database import Database
+    from pmis_deploy.aws.session import AwsClients
+    from pmis_deploy.config import Settings
+
+DATABASE_SCHEME = "postgresql+psycopg"  # SQLAlchemy URL of the apps (psycopg 3)
+NOT_FOUND = ("ResourceNotFoundException",)
+SET_HINT = "set it with `inv secrets.set azure-openai-key` (the value is read without echo)"
+
+
+def database_url(username: str, password: str, address: str, port: int, db_name: str) -> str:
+    """postgresql+psycopg://user:pass@host:port/db with the credentials URL-encoded."""
+    return f"{DATABASE_SCHEME}://{quote(username, safe='')}:{quote(password, safe='')}@{address}:{port}/{db_name}"
+
+
+def redis_url(token: str, address: str, port: int, db: int = 0) -> str:
+    """rediss:// (TLS: transit encryption is on) with the AUTH token URL-encoded."""
+    return f"rediss://:{quote(token, safe='')}@{address}:{port}/{db}"
+
+
+def create_request(settings: Settings, logical: str, value: str | None) -> dict[str, Any]:
+    request: dict[str, Any] = {
+        "Name": naming.secret(settings, logical),
+        "Description": f"{settings.project} {settings.environment.value} {logical}",
+        "Tags": [
+            {"Key": "Project", "Value": settings.project},
+            {"Key": "Environment", "Value": settings.environment.value},
+        ],
+    }
+    if value is not None:
+        request["SecretString"] = value
+    return request
+
+
+# ---------------------------------------------------------------------------------------------- reads
+
+
+def describe(aws: AwsClients, name: str) -> dict[str, Any] | None:
+    try:
+        return dict(aws.client("secretsmanager").describe_secret(SecretId=name))
+    except Exception as exc:
+        if error_code(exc) in NOT_FOUND:
+            return None
+        raise
+
+
+def current_value(aws: AwsClients, name: str) -> str | None:
+    """The AWSCURRENT value of a secret (None if the secret or its value does not exist)."""
+    try:
+        value = aws.client("secretsmanager").get_secret_value(SecretId=name).get("SecretString")
+    except Exception as exc:
+        if error_code(exc) in NOT_FOUND:
+            return None
+        raise
+    if value is not None:
+        register_secret(value)
+    return value
+
+
+def arns(aws: AwsClients, settings: Settings, logical_names: tuple[str, ...] = naming.APP_SECRETS) -> dict[str, str]:
+    """Full ARNs (with their random suffix) of the environment's secrets; placeholders if missing."""
+    out = {}
+    for logical in logical_names:
+        found = describe(aws, naming.secret(settings, logical))
+        out[logical] = str(found["ARN"]) if found else placeholder(naming.secret(settings, logical))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- writes
+
+
+def put_value(aws: AwsClients, settings: Settings, logical: str, value: str | None) -> str:
+    """Create the secret (with `value`, or empty) or add a version; returns the ARN."""
+    sm = aws.client("secretsmanager")
+    if value is not None:
+        register_secret(value)
+    try:
+        return str(sm.create_secret(**create_request(settings, logical, value))["ARN"])
+    except Exception as exc:
+        if error_code(exc) != "ResourceExistsException":
+            raise
+    if value is None:
+        return str(sm.describe_secret(SecretId=naming.secret(settings, logical))["ARN"])
+    return str(sm.put_secret_value(SecretId=naming.secret(settings, logical), SecretString=value)["ARN"])
+
+
+def plan_value(aws: AwsClients, settings: Settings, logical: str, desired: str | None, why: str = "") -> list[Change]:
+    """Changes that make secret `logical` hold `desired` (None: exists, value left to the user)."""
+    name = naming.secret(settings, logical)
+    exists = describe(aws, name) is not None
+    if desired is None:
+        if exists:
+            return []
+        return [
+            Change(
+                f"secret {name}", "create", "no value yet: " + SET_HINT, lambda: put_value(aws, settings, logical, None)
+            )
+        ]
+    register_secret(desired)
+    if exists and current_value(aws, name) == desired:
+        return []
+    detail = ("new version" if exists else "first version") + (f" ({why})" if why else "")
+    return [
+        Change(
+            f"secret {name}",
+            "update" if exists else "create",
+            detail,
+            lambda: put_value(aws, settings, logical, desired),
+        )
+    ]
+
+
+# ---------------------------------------------------------------------------------------------- app secrets
+
+
+@dataclass(frozen=True)
+class Sources:
+    """What the app secrets are built from (None: not there yet, only possible while planning)."""
+
+    database: Database | None
+    cache: Cache | None
+
+
+def master_credentials(aws: AwsClients, secret_arn: str) -> tuple[str, str]:
+    raw = aws.client("secretsmanager").get_secret_value(SecretId=secret_arn)["SecretString"]
+    data = json.loads(raw)
+    register_secret(data["password"])
+    return str(data["username"]), str(data["password"])
+
+
+def auth_token(aws: AwsClients, settings: Settings) -> str | None:
+    return current_value(aws, naming.secret(settings, "redis-auth-token"))
+
+
+def plan_app_secrets(aws: AwsClients, settings: Settings, sources: Sources) -> tuple[list[Change], list[str]]:
+    """Changes for database-url, redis-url, celery-broker, azure-openai-key; and notes for the user."""
+    changes: list[Change] = []
+    notes: list[str] = []
+    if sources.database is None:
+        changes.append(
+            Change(
+                f"secret {naming.secret(settings, 'database-url')}",
+                "create",
+                "from the new RDS instance's managed secret",
+            )
+        )
+    else:
+        db = sources.database
+        user, password = master_credentials(aws, db.master_secret_arn)
+        url = database_url(user, password, db.address, db.port, db.db_name)
+        changes += plan_value(aws, settings, "database-url", url, "RDS-managed credentials")
+    token = auth_token(aws, settings) if sources.cache is not None else None
+    for logical in ("redis-url", "celery-broker"):
+        if sources.cache is None:
+            changes.append(
+                Change(f"secret {naming.secret(settings, logical)}", "create", "from the new replication group")
+            )
+        elif token is None:
+            raise DeployError(
+                f"the ElastiCache AUTH token secret {naming.secret(settings, 'redis-auth-token')} is missing, "
+                f"so {logical} cannot be built",
+                hint="rotate the token: modify-replication-group --auth-token <new> --auth-token-update-strategy "
+                "ROTATE, then store it with `inv secrets.set redis-auth-token`",
+            )
+        else:
+            changes += plan_value(aws, settings, logical, redis_url(token, sources.cache.address, sources.cache.port))
+    key = settings.secrets.azure_openai_api_key
+    key_changes = plan_value(aws, settings, "azure-openai-key", key.get_secret_value() if key else None)
+    changes += key_changes
+    if key is None and (key_changes or current_value(aws, naming.secret(settings, "azure-openai-key")) is None):
+        notes.append(f"secret {naming.secret(settings, 'azure-openai-key')} has no value: {SET_HINT}")
+    return changes, notes
