@@ -426,3 +426,43 @@ def scheduler_job_http(
         ),
         scope="location",
     )
+
+
+# --- Cloud Storage (the deploy state bucket: lock + release records) -----------------------------
+def bucket_describe(bucket: str) -> Cmd:
+    return Cmd(("storage", "buckets", "describe"), (f"gs://{bucket}",))
+
+
+def bucket_create(bucket: str) -> Cmd:
+    return Cmd(
+        ("storage", "buckets", "create"),
+        (f"gs://{bucket}",),
+        flags(uniform_bucket_level_access=True, public_access_prevention=True),
+        scope="location",
+    )
+
+
+def object_put(url: str, data: str, *, if_generation_match: int | None = None) -> Cmd:
+    """Upload `data` from stdin; `if_generation_match=0` creates only if absent (the lock)."""
+    return Cmd(
+        ("storage", "cp"),
+        ("-", url),
+        flags(if_generation_match=if_generation_match, content_type="application/json"),
+        input=data,
+    )
+
+
+def object_cat(url: str) -> Cmd:
+    return Cmd(("storage", "cat"), (url,))
+
+
+def objects_list(url: str) -> Cmd:
+    return Cmd(("storage", "objects", "list"), (url,))
+
+
+def object_describe(url: str) -> Cmd:
+    return Cmd(("storage", "objects", "describe"), (url,))
+
+
+def object_delete(url: str, *, if_generation_match: int | None = None) -> Cmd:
+    return Cmd(("storage", "rm"), (url,), flags(if_generation_match=if_generation_match))

@@ -75,7 +75,7 @@ _PATTERNS: list[tuple[type[GcloudError], re.Pattern[str]]] = [
         Conflict,
         re.compile(
             r"\bABORTED\b|FAILED_PRECONDITION|conditionNotMet|concurrent policy changes|"
-            r"precondition",
+            r"pre-?conditions?|HTTPError 412",
             re.I,
         ),
     ),

@@ -1,0 +1,46 @@
+"""Provision plans: changes grouped in phases (a phase's changes are independent and run concurrently).
+
+A `Change` is the shared one (pmis_deploy.aws.plan.Change: resource, action, detail, run). Phase 1
+enables the APIs, phase 2 creates the resources, phase 3 fills them (databases, users, secret versions,
+IAM bindings), so a plan made before anything exists applies in one pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pmis_deploy.aws.plan import Change
+
+__all__ = ["Change", "Phases", "change"]
+
+PHASES = (1, 2, 3)
+
+
+def change(resource: str, action: str, detail: str = "", run: Callable[[], Any] | None = None) -> Change:
+    return Change(resource=resource, action=action, detail=detail, run=run)
+
+
+@dataclass
+class Phases:
+    """Changes by phase."""
+
+    by_phase: dict[int, list[Change]] = field(default_factory=lambda: {p: [] for p in PHASES})
+
+    def add(self, phase: int, *changes: Change) -> None:
+        self.by_phase[phase].extend(changes)
+
+    @property
+    def changes(self) -> list[Change]:
+        return [c for p in PHASES for c in self.by_phase[p]]
+
+    def __bool__(self) -> bool:
+        return bool(self.changes)
+
+    def apply(self, parallel: Callable[[list[Callable[[], Any]]], list[Any]]) -> None:
+        """Apply phase by phase; within a phase, concurrently through `parallel`."""
+        for p in PHASES:
+            runs = [c.run for c in self.by_phase[p] if c.run is not None]
+            if runs:
+                parallel(runs)

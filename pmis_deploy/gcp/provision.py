@@ -1,0 +1,107 @@
+"""`inv provision.gcp`: converge an environment's GCP resources (plan from batched reads, then apply).
+
+plan = make_plan(ctx)           # reads only (safe in dry-run)
+plan.phases.apply(ctx.gcloud.parallel)
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+
+from pmis_deploy.gcp import apis, iam, monitoring, network, registry, secrets, sql
+from pmis_deploy.gcp import argv as g
+from pmis_deploy.gcp import redis as redis_
+from pmis_deploy.gcp.context import Ctx
+from pmis_deploy.gcp.observe import Observed, observe
+from pmis_deploy.gcp.plan import Change, Phases, change
+
+
+@dataclass
+class ProvisionPlan:
+    seen: Observed
+    phases: Phases = field(default_factory=Phases)
+
+    @property
+    def changes(self) -> list[Change]:
+        return self.phases.changes
+
+    def rows(self) -> list[tuple[str, str, str]]:
+        return [c.row() for c in self.changes]
+
+
+def secret_values(ctx: Ctx, seen: Observed, phases: Phases) -> dict[str, secrets.Value | None]:
+    """Secret key → desired value; plans the SQL user on the way (its password is a secret)."""
+    n = ctx.names
+    stored = seen.secret_latest.get(n.secret("db-password"))
+    password = sql.plan(ctx, seen, phases, stored.value if stored else None)
+    tls = ctx.settings.gcp.redis.transit_encryption
+    redis_url: secrets.Value
+    redis_auth: secrets.Value
+    if seen.redis is not None and seen.redis_auth:
+        redis_url = redis_.url(seen.redis, seen.redis_auth, tls=tls)
+        redis_auth = seen.redis_auth
+    else:  # created in this run: read host and AUTH string after phase 2
+        read = functools.cache(lambda: redis_.read_url(ctx))
+        redis_url = read
+        redis_auth = lambda: read().split("@")[0].rsplit(":", 1)[-1]  # noqa: E731
+    return {
+        "db-password": password,
+        "database-url": sql.database_url(ctx, password),
+        "redis-auth": redis_auth,
+        "redis-url": redis_url,
+        "celery-broker": redis_url,
+        "azure-openai-key": secrets.azure_key(ctx, seen),
+    }
+
+
+def make_plan(ctx: Ctx) -> ProvisionPlan:
+    """Read everything (two concurrent rounds) and plan every change. Makes no mutating call."""
+    seen = observe(ctx)
+    plan = ProvisionPlan(seen)
+    phases = plan.phases
+    apis.plan(ctx, seen, phases)
+    if not seen.bucket:
+        cmd = g.bucket_create(ctx.names.state_bucket)
+        phases.add(
+            2,
+            change(
+                f"bucket gs://{ctx.names.state_bucket}",
+                "create",
+                "deploy lock and release records",
+                lambda: ctx.gcloud.run(cmd),
+            ),
+        )
+    registry.plan(ctx, seen, phases)
+    redis_.plan(ctx, seen, phases)
+    network.plan(ctx, seen, phases)
+    secrets.plan(ctx, seen, phases, secret_values(ctx, seen, phases))
+    iam.plan(ctx, seen, phases)
+    monitoring.plan(ctx, seen, phases)
+    return plan
+
+
+def apply(ctx: Ctx, plan: ProvisionPlan) -> None:
+    plan.phases.apply(ctx.gcloud.parallel)
+
+
+def provision(ctx: Ctx) -> ProvisionPlan:
+    """Plan, print the plan, and apply it unless dry-run. Returns the plan (empty: nothing changed)."""
+    from pmis_deploy import console
+
+    with console.step(f"reading GCP project {ctx.names.project} ({ctx.names.region})"):
+        plan = make_plan(ctx)
+    show(plan)
+    if plan.changes and not ctx.dry_run:
+        with console.step(f"applying {len(plan.changes)} change(s)"):
+            apply(ctx, plan)
+    return plan
+
+
+def show(plan: ProvisionPlan) -> None:
+    from pmis_deploy import console
+
+    if not plan.changes:
+        console.success("GCP infrastructure: no changes")
+        return
+    console.table("GCP infrastructure changes", ["action", "resource", "detail"], plan.rows(), stderr=True)
