@@ -1,0 +1,12 @@
+"""One module per fake GCP API; ROUTERS maps the endpoint-override prefix (`/sql/`, `/run/` …) to its router."""
+
+from __future__ import annotations
+
+from pmis_deploy.emulators.gcp.apis import run, secretmanager, serviceusage
+from pmis_deploy.emulators.gcp.core import Router
+
+ROUTERS: dict[str, Router] = {
+    "run": run.router,
+    "secretmanager": secretmanager.router,
+    "serviceusage": serviceusage.router,
+}

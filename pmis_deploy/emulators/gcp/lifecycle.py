@@ -1,0 +1,44 @@
+"""The detached embedded GCP of the `local` environment: `<state_dir>/gcp/`, port `local.gcp_port`."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Any
+
+from pmis_deploy.emulators.daemon import DetachedServer, state_root
+
+if TYPE_CHECKING:
+    from pmis_deploy.config import Settings
+
+PROBE_PATH = "/_fake/health"
+
+
+def server(settings: Settings) -> DetachedServer:
+    """The detached fake of these settings; its state survives restarts in `<state_dir>/gcp/state.json`."""
+    port = settings.local.gcp_port
+    directory = state_root(settings) / "gcp"
+    argv = [
+        sys.executable,
+        "-m",
+        "pmis_deploy.emulators.gcp",
+        "--port",
+        str(port),
+        "--state-file",
+        str(directory / "state.json"),
+    ]
+    return DetachedServer("gcp", directory, port, argv, probe_path=PROBE_PATH)
+
+
+def ensure_running(settings: Settings) -> str:
+    """The URL of the embedded GCP (http://127.0.0.1:<gcp_port>), started detached if not running."""
+    return server(settings).ensure_running().url
+
+
+def stop(settings: Settings) -> bool:
+    """Stop the embedded GCP (its snapshot stays in state.json). False if it was not running."""
+    return server(settings).stop()
+
+
+def status(settings: Settings) -> dict[str, Any]:
+    """running, pid, url, uptime_seconds, cold_start_seconds, log, resources (rows per state table)."""
+    return server(settings).status()
