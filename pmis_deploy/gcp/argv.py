@@ -270,8 +270,8 @@ def run_executions_list(job: str | None = None, limit: int | None = None) -> Cmd
 
 
 def secret_refs(names: Mapping[str, str]) -> str:
-    """`--set-secrets` value: ENV=secret:latest for each (env var → secret name). Never plain env (S4)."""
-    return kv({env: f"{secret}:latest" for env, secret in names.items()})
+    """`--set-secrets` value: ENV=secret:VERSION (`:latest` unless given). Never plain env (S4)."""
+    return kv({env: secret if ":" in secret else f"{secret}:latest" for env, secret in names.items()})
 
 
 def run_deploy(

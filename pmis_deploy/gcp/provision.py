@@ -21,6 +21,7 @@ from pmis_deploy.gcp.plan import Change, Phases, change
 class ProvisionPlan:
     seen: Observed
     phases: Phases = field(default_factory=Phases)
+    secret_versions: dict[str, str] = field(default_factory=dict)  # name → version id (filled on apply)
 
     @property
     def changes(self) -> list[Change]:
@@ -75,7 +76,7 @@ def make_plan(ctx: Ctx) -> ProvisionPlan:
     registry.plan(ctx, seen, phases)
     redis_.plan(ctx, seen, phases)
     network.plan(ctx, seen, phases)
-    secrets.plan(ctx, seen, phases, secret_values(ctx, seen, phases))
+    plan.secret_versions = secrets.plan(ctx, seen, phases, secret_values(ctx, seen, phases))
     iam.plan(ctx, seen, phases)
     monitoring.plan(ctx, seen, phases)
     return plan

@@ -38,13 +38,17 @@ def azure_key(ctx: Ctx, seen: Observed) -> str | None:
     )
 
 
+PENDING = "new"
+
+
 def plan(ctx: Ctx, seen: Observed, phases: Phases, values: dict[str, Value | None]) -> dict[str, str]:
     """Plan creating each secret and adding a version when its value differs from the latest.
 
-    `values`: secret key → value (None: keep whatever is stored). Returns the version each secret will
-    have after apply when known now ("pending" for new versions; filled in by apply via `versions`).
+    `values`: secret key → value (None: keep whatever is stored). Returns secret name → version id: the
+    latest now, or PENDING for a version this plan adds (its closure writes the real id in on apply).
     """
     n = ctx.names
+    versions = {name: v.version for name, v in seen.secret_latest.items()}
     for key, value in values.items():
         name = n.secret(key)
         if name not in seen.secrets:
@@ -56,21 +60,27 @@ def plan(ctx: Ctx, seen: Observed, phases: Phases, values: dict[str, Value | Non
             continue
         current = seen.secret_latest.get(name)
         if callable(value):
-            phases.add(
-                3, change(f"secret {name}", "add version", "value of the new resource", _adder(ctx, name, value))
-            )
+            versions[name] = PENDING
+            adder = _adder(ctx, name, value, versions)
+            phases.add(3, change(f"secret {name}", "add version", "value of the new resource", adder))
         elif current is None or current.value != value:
             register_secret(value)
             why = "first version" if current is None else f"value changed (was version {current.version})"
-            phases.add(3, change(f"secret {name}", "add version", why, _adder(ctx, name, value)))
-    return {name: v.version for name, v in seen.secret_latest.items()}
+            versions[name] = PENDING
+            phases.add(3, change(f"secret {name}", "add version", why, _adder(ctx, name, value, versions)))
+    return versions
 
 
-def _adder(ctx: Ctx, name: str, value: Value) -> Callable[[], str]:
+def _adder(ctx: Ctx, name: str, value: Value, versions: dict[str, str]) -> Callable[[], str]:
     def run() -> str:
         payload = value() if callable(value) else value
         register_secret(payload)
         added = ctx.gcloud.run(g.secret_version_add(name, payload))
-        return last(added.get("name", "")) if isinstance(added, dict) else ""
+        if isinstance(added, dict) and added.get("name"):
+            versions[name] = last(added["name"])
+        else:  # older gcloud prints nothing: ask for the id of the version just added
+            latest = ctx.gcloud.run(g.Cmd(("secrets", "versions", "describe"), ("latest",), ("--secret=" + name,)))
+            versions[name] = last(latest.get("name", "latest"))
+        return versions[name]
 
     return run

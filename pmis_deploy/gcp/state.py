@@ -12,6 +12,7 @@ but is priced and rate-limited as a secret store; Firestore needs its own databa
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -63,10 +64,9 @@ class GcsStateBackend:
 
     def delete_lock(self) -> None:
         """Remove the lock we hold (only that generation), or any lock when we hold none (--force)."""
-        try:
+        # already gone, or someone else's lock now (generation moved on): never delete theirs
+        with contextlib.suppress(NotFound, Conflict):
             self.gcloud.run(g.object_delete(self._url(LOCK), if_generation_match=self._lock_generation))
-        except (NotFound, Conflict):
-            pass  # already gone, or someone else's lock now: never delete theirs
         self._lock_generation = None
 
     # --- releases ------------------------------------------------------------------------------
