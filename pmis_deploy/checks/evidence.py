@@ -19,7 +19,7 @@ import re
 from pmis_deploy.checks.outcome import CheckContext, Finding, Outcome, Verdict
 
 _FRONT_MATTER = re.compile(r"\A---\s*\n(?P<head>.*?)\n---\s*(?:\n(?P<body>.*))?\Z", re.DOTALL)
-_DATE = re.compile(r"^date:\s*(?P<date>\S+)\s*$", re.MULTILINE)
+_DATE = re.compile(r"^date:\s*(?P<date>.+?)\s*$", re.MULTILINE)
 
 
 def evidence_check(ctx: CheckContext, filename: str, what: str, *, today: dt.date | None = None) -> Verdict:

@@ -24,8 +24,21 @@ class Waiver(Strict):
     approved_by: str | None = None
 
 
+class LintLevel(StrEnum):
+    error = "error"
+    warning = "warning"
+    info = "info"
+    style = "style"
+
+
 class ChecksSettings(Strict):
+    # Vulnerabilities at or above this severity fail checks.audit (npm) and checks.images (trivy).
     audit_severity_threshold: Severity = Severity.high
+    # hadolint findings at or above this level fail checks.images.
+    hadolint_threshold: LintLevel = LintLevel.warning
+    # Seconds each check may run (the test suites get tests_timeout_seconds).
+    tool_timeout_seconds: int = Field(600, ge=10)
+    tests_timeout_seconds: int = Field(1800, ge=60)
     evidence_dir: str = "evidence"
     evidence_max_age_days: int = Field(90, ge=1)
     waivers: list[Waiver] = Field(default_factory=list)
