@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from pmis_deploy.settings_base import Strict
 
@@ -39,6 +39,10 @@ class ChecksSettings(Strict):
     # Seconds each check may run (the test suites get tests_timeout_seconds).
     tool_timeout_seconds: int = Field(600, ge=10)
     tests_timeout_seconds: int = Field(1800, ge=60)
+    # A PostgreSQL server where checks.migrations may create (and then drop) a scratch database to compare
+    # the models with what the migrations build. Unset: the `local` environment uses local.database_url;
+    # other environments report that comparison as UNAVAILABLE.
+    migrations_database_url: SecretStr | None = None
     evidence_dir: str = "evidence"
     evidence_max_age_days: int = Field(90, ge=1)
     waivers: list[Waiver] = Field(default_factory=list)
