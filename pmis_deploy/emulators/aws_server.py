@@ -28,13 +28,19 @@ def application() -> aws_control.ControlApp:
     return aws_control.ControlApp(DomainDispatcherApplication(create_backend_app), resources=aws_ecs.resource_counts)
 
 
+class QuietRequestHandler(MotoRequestHandler):
+    """moto's request handler without a log line per request (errors are still logged)."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return None
+
+
 class ExtendedMotoServer(ThreadedMotoServer):
     """moto's ThreadedMotoServer serving `application()` (port 0 = a free port)."""
 
     def _server_entry(self) -> None:
-        self._server = make_server(
-            self._ip_address, self._port, application(), True, request_handler=MotoRequestHandler
-        )
+        handler = MotoRequestHandler if self._verbose else QuietRequestHandler
+        self._server = make_server(self._ip_address, self._port, application(), True, request_handler=handler)
         self._server_ready_event.set()
         self._server.serve_forever()
 
@@ -51,11 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.environ.setdefault("MOTO_PORT", str(args.port))  # moto builds some URLs (SQS, S3) from it
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    if not args.verbose:
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
     aws_control.knobs_from_environment()
-    app = application()
-    server = make_server(args.host, args.port, app, threaded=True, request_handler=MotoRequestHandler)
+    handler = MotoRequestHandler if args.verbose else QuietRequestHandler
+    server = make_server(args.host, args.port, application(), threaded=True, request_handler=handler)
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     print(f"pmis embedded AWS (moto, extended ECS) on http://{args.host}:{args.port} pid {os.getpid()}", flush=True)
