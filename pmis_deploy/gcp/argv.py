@@ -162,6 +162,15 @@ def project_add_binding(project: str, member: str, role: str) -> Cmd:
     return Cmd(("projects", "add-iam-policy-binding"), (project,), flags(member=member, role=role, condition="None"))
 
 
+def project_set_iam_policy(project: str, policy_file: str) -> Cmd:
+    """The whole policy with the etag read before: one call, and a concurrent change fails, not lost."""
+    return Cmd(("projects", "set-iam-policy"), (project, policy_file))
+
+
+def secret_set_iam_policy(secret: str, policy_file: str) -> Cmd:
+    return Cmd(("secrets", "set-iam-policy"), (secret, policy_file))
+
+
 def secret_get_iam_policy(secret: str) -> Cmd:
     return Cmd(("secrets", "get-iam-policy"), (secret,))
 
@@ -183,9 +192,17 @@ def secrets_list() -> Cmd:
     return Cmd(("secrets", "list"))
 
 
-def secret_create(name: str, labels: Mapping[str, str]) -> Cmd:
+def secret_create(name: str, labels: Mapping[str, str], value: str | None = None) -> Cmd:
+    """Create the secret; with `value`, its first version too (one call), the payload through stdin."""
     return Cmd(
-        ("secrets", "create"), (name,), flags(replication_policy="automatic", labels=kv(labels) if labels else None)
+        ("secrets", "create"),
+        (name,),
+        flags(
+            replication_policy="automatic",
+            labels=kv(labels) if labels else None,
+            data_file="-" if value is not None else None,
+        ),
+        input=value,
     )
 
 

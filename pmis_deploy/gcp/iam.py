@@ -1,8 +1,17 @@
 """Service accounts per workload (G13) and least-privilege bindings (G14): cloudsql.client on the
-project for the workloads that use Cloud SQL, secretAccessor on exactly the secrets each one reads."""
+project for the workloads that use Cloud SQL, secretAccessor on exactly the secrets each one reads.
+
+Bindings are converged by writing the whole policy once (`set-iam-policy` with the etag read in
+observe): one call per policy instead of a read-modify-write per member, and a concurrent change
+makes the write fail (retry) instead of being lost.
+"""
 
 from __future__ import annotations
 
+import copy
+import json
+import os
+import tempfile
 from collections.abc import Callable
 from typing import Any
 
@@ -29,6 +38,18 @@ def members_of(policy: dict[str, Any] | None, role: str) -> set[str]:
     return set()
 
 
+def with_members(policy: dict[str, Any] | None, role: str, members: list[str]) -> dict[str, Any]:
+    """A copy of `policy` (etag kept) granting `role` to `members` as well."""
+    out = copy.deepcopy(policy or {})
+    bindings = out.setdefault("bindings", [])
+    for binding in bindings:
+        if binding.get("role") == role and not binding.get("condition"):
+            binding["members"] = sorted(set(binding.get("members", [])) | set(members))
+            return out
+    bindings.append({"role": role, "members": sorted(members)})
+    return out
+
+
 def secret_readers(ctx: Ctx) -> dict[str, list[str]]:
     """Secret name → the members that may read it."""
     readers: dict[str, list[str]] = {}
@@ -38,14 +59,32 @@ def secret_readers(ctx: Ctx) -> dict[str, list[str]]:
     return readers
 
 
-def _sequentially(ctx: Ctx, cmds: list[Cmd]) -> Callable[[], None]:
-    """Bindings on one policy go one after another (each is a read-modify-write of the same etag)."""
+def policy_writer(ctx: Ctx, policy: dict[str, Any], build: Callable[[str], Cmd]) -> Callable[[], Any]:
+    """Write `policy` to a temp file and run the set-iam-policy command `build(path)` makes."""
 
-    def run() -> None:
-        for cmd in cmds:
-            ctx.gcloud.run(cmd)
+    def run() -> Any:
+        fd, path = tempfile.mkstemp(prefix="pmis-policy-", suffix=".json")
+        try:
+            with os.fdopen(fd, "w") as fh:
+                json.dump(policy, fh)
+            return ctx.gcloud.run(build(path))
+        finally:
+            os.unlink(path)
 
     return run
+
+
+def grant(
+    ctx: Ctx, phases: Phases, phase: int, resource: str, policy: dict[str, Any] | None, role: str,
+    wanted: list[str], build: Callable[[str], Cmd],
+) -> None:  # fmt: skip
+    missing = [m for m in wanted if m not in members_of(policy, role)]
+    if missing:
+        desired = with_members(policy, role, missing)
+        short = role.rsplit("/", 1)[-1]
+        phases.add(
+            phase, change(resource, "bind", f"{short} → {', '.join(missing)}", policy_writer(ctx, desired, build))
+        )
 
 
 def plan(ctx: Ctx, seen: Observed, phases: Phases) -> None:
@@ -54,21 +93,17 @@ def plan(ctx: Ctx, seen: Observed, phases: Phases) -> None:
         email = n.sa_email(workload)
         if email not in seen.service_accounts:
             cmd = g.sa_create(n.service_account(workload), f"PMIS {n.prefix} {workload}")
-            phases.add(2, change(f"service account {email}", "create", "", _sequentially(ctx, [cmd])))
-    have = members_of(seen.project_policy, SQL_CLIENT)
-    wanted = [member(n.sa_email(w)) for w in SQL_WORKLOADS]
-    missing = [m for m in wanted if m not in have]
-    if missing:
-        cmds = [g.project_add_binding(n.project, m, SQL_CLIENT) for m in missing]
-        phases.add(
-            3, change(f"project {n.project}", "bind", f"{SQL_CLIENT} → {', '.join(missing)}", _sequentially(ctx, cmds))
-        )
+            phases.add(2, change(f"service account {email}", "create", "", _run(ctx, cmd)))
+    grant(
+        ctx, phases, 4, f"project {n.project}", seen.project_policy, SQL_CLIENT,
+        [member(n.sa_email(w)) for w in SQL_WORKLOADS], lambda p: g.project_set_iam_policy(n.project, p),
+    )  # fmt: skip
     for secret, readers in secret_readers(ctx).items():
-        have = members_of(seen.secret_policies.get(secret), SECRET_ACCESSOR)
-        missing = [m for m in readers if m not in have]
-        if missing:
-            cmds = [g.secret_add_binding(secret, m, SECRET_ACCESSOR) for m in missing]
-            phases.add(
-                3,
-                change(f"secret {secret}", "bind", f"secretAccessor → {', '.join(missing)}", _sequentially(ctx, cmds)),
-            )
+        grant(
+            ctx, phases, 4, f"secret {secret}", seen.secret_policies.get(secret), SECRET_ACCESSOR, readers,
+            lambda p, secret=secret: g.secret_set_iam_policy(secret, p),  # type: ignore[misc]
+        )  # fmt: skip
+
+
+def _run(ctx: Ctx, cmd: Cmd) -> Callable[[], Any]:
+    return lambda: ctx.gcloud.run(cmd)

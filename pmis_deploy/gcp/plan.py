@@ -1,8 +1,9 @@
 """Provision plans: changes grouped in phases (a phase's changes are independent and run concurrently).
 
 A `Change` is the shared one (pmis_deploy.aws.plan.Change: resource, action, detail, run). Phase 1
-enables the APIs, phase 2 creates the resources, phase 3 fills them (databases, users, secret versions,
-IAM bindings), so a plan made before anything exists applies in one pass.
+enables the APIs, phase 2 creates the resources, phase 3 fills them (databases, users, secrets and
+their versions), phase 4 binds IAM roles on them, so a plan made before anything exists applies in one
+pass.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pmis_deploy.aws.plan import Change
 
 __all__ = ["Change", "Phases", "change"]
 
-PHASES = (1, 2, 3)
+PHASES = (1, 2, 3, 4)
 
 
 def change(resource: str, action: str, detail: str = "", run: Callable[[], Any] | None = None) -> Change:

@@ -51,34 +51,42 @@ def plan(ctx: Ctx, seen: Observed, phases: Phases, values: dict[str, Value | Non
     versions = {name: v.version for name, v in seen.secret_latest.items()}
     for key, value in values.items():
         name = n.secret(key)
-        if name not in seen.secrets:
-            cmd = g.secret_create(name, LABELS)
-            phases.add(
-                2, change(f"secret {name}", "create", "automatic replication", functools.partial(ctx.gcloud.run, cmd))
-            )
-        if value is None:
-            continue
+        exists = name in seen.secrets
         current = seen.secret_latest.get(name)
-        if callable(value):
-            versions[name] = PENDING
-            adder = _adder(ctx, name, value, versions)
-            phases.add(3, change(f"secret {name}", "add version", "value of the new resource", adder))
-        elif current is None or current.value != value:
+        if value is None:
+            if not exists:
+                cmd = g.secret_create(name, LABELS)
+                phases.add(
+                    3, change(f"secret {name}", "create", "no value yet", functools.partial(ctx.gcloud.run, cmd))
+                )
+            continue
+        if not callable(value):
             register_secret(value)
+            if current is not None and current.value == value:
+                continue
+        versions[name] = PENDING
+        if not exists:
+            why = "with its first version" + (" (value of the new resource)" if callable(value) else "")
+            phases.add(3, change(f"secret {name}", "create", why, _writer(ctx, name, value, versions, create=True)))
+        else:
             why = "first version" if current is None else f"value changed (was version {current.version})"
-            versions[name] = PENDING
-            phases.add(3, change(f"secret {name}", "add version", why, _adder(ctx, name, value, versions)))
+            phases.add(3, change(f"secret {name}", "add version", why, _writer(ctx, name, value, versions)))
     return versions
 
 
-def _adder(ctx: Ctx, name: str, value: Value, versions: dict[str, str]) -> Callable[[], str]:
+def _writer(ctx: Ctx, name: str, value: Value, versions: dict[str, str], *, create: bool = False) -> Callable[[], str]:
+    """Create the secret with the value, or add a version; record the new version id in `versions`."""
+
     def run() -> str:
         payload = value() if callable(value) else value
         register_secret(payload)
-        added = ctx.gcloud.run(g.secret_version_add(name, payload))
-        if isinstance(added, dict) and added.get("name"):
-            versions[name] = last(added["name"])
-        else:  # older gcloud prints nothing: ask for the id of the version just added
+        cmd = g.secret_create(name, LABELS, payload) if create else g.secret_version_add(name, payload)
+        out = ctx.gcloud.run(cmd)
+        if create:
+            versions[name] = "1"  # a new secret's first version
+        elif isinstance(out, dict) and out.get("name"):
+            versions[name] = last(out["name"])
+        else:  # no output: ask for the id
             latest = ctx.gcloud.run(g.Cmd(("secrets", "versions", "describe"), ("latest",), ("--secret=" + name,)))
             versions[name] = last(latest.get("name", "latest"))
         return versions[name]
