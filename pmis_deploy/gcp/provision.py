@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from pmis_deploy.gcp import apis, iam, monitoring, network, registry, secrets, sql
 from pmis_deploy.gcp import argv as g
@@ -15,6 +16,9 @@ from pmis_deploy.gcp import redis as redis_
 from pmis_deploy.gcp.context import Ctx
 from pmis_deploy.gcp.observe import Observed, observe
 from pmis_deploy.gcp.plan import Change, Phases, change
+
+if TYPE_CHECKING:
+    from pmis_deploy.config import Settings
 
 
 @dataclass
@@ -106,3 +110,27 @@ def show(plan: ProvisionPlan) -> None:
         console.success("GCP infrastructure: no changes")
         return
     console.table("GCP infrastructure changes", ["action", "resource", "detail"], plan.rows(), stderr=True)
+
+
+def converge(settings: Settings, *, dry_run: bool = False, yes: bool = False) -> int:
+    """The `inv provision.gcp` entry point: returns the exit code (0 no changes / applied, 2 planned)."""
+    from pmis_deploy.guard import confirm
+
+    ctx = Ctx.for_settings(settings, dry_run=dry_run)
+    if dry_run:
+        return 2 if provision(ctx).changes else 0
+    plan = make_plan(ctx)
+    show(plan)
+    if plan.changes:
+        confirm(
+            settings.environment.value,
+            required=settings.deploy.confirm,
+            yes=yes,
+            action="change the GCP infrastructure of",
+        )
+        from pmis_deploy import console
+
+        with console.step(f"applying {len(plan.changes)} change(s)"):
+            apply(ctx, plan)
+        console.success(f"GCP infrastructure converged ({len(plan.changes)} change(s))")
+    return 0
