@@ -518,9 +518,14 @@ PATCHES: dict[str, tuple[Any, str, Any]] = {
 
 def install() -> None:
     """Patch moto's ECS backend and responses in this process (idempotent)."""
+    from moto.ec2.models.elastic_network_interfaces import NetworkInterface
+
     with LOCK:
         if _ORIGINAL:
             return
+        # moto sets an ENI's private_dns_name only in VPCs with DNS hostnames; run_task reads it anyway.
+        if not hasattr(NetworkInterface, "private_dns_name"):
+            NetworkInterface.private_dns_name = None  # type: ignore[assignment]
         for key, (owner, name, replacement) in PATCHES.items():
             _ORIGINAL[key] = (
                 owner.__dict__[name] if isinstance(owner.__dict__[name], staticmethod) else getattr(owner, name)

@@ -313,6 +313,20 @@ def test_run_task_without_security_groups_works(cluster: Cluster) -> None:
     assert response["tasks"][0]["lastStatus"] == "PENDING"
 
 
+def test_run_task_in_a_vpc_without_dns_hostnames(cluster: Cluster, network: tuple[dict[str, Any], Any]) -> None:
+    ec2 = boto3.client("ec2", **network[0])
+    vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]  # DNS hostnames off, as by default
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.42.1.0/24")["Subnet"]["SubnetId"]
+    response = cluster.ecs.run_task(
+        cluster=cluster.name,
+        taskDefinition=cluster.task_definition(),
+        launchType="FARGATE",
+        networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet]}},
+    )
+    assert response["failures"] == []
+    assert _states(cluster, response["tasks"][0]["taskArn"])[-1]["lastStatus"] == "STOPPED"
+
+
 def test_control_api_reports_resources(cluster: Cluster, aws_server: str) -> None:
     import json
     import urllib.request
