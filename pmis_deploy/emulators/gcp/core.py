@@ -100,13 +100,18 @@ Handler = Callable[[Call], Reply]
 
 
 class Router:
-    """Routes (method, path pattern) to handlers. `{name}` matches one path segment (URL-decoded)."""
+    """Routes (method, path pattern) to handlers.
+
+    `{name}` matches one path segment up to a `:verb`, `{name+}` a whole segment; both are URL-decoded.
+    """
 
     def __init__(self) -> None:
         self.routes: list[tuple[str, re.Pattern[str], Handler]] = []
 
     def route(self, method: str, pattern: str) -> Callable[[Handler], Handler]:
-        regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/:]+)", re.escape(pattern).replace(r"\{", "{").replace(r"\}", "}"))
+        escaped = re.escape(pattern).replace(r"\{", "{").replace(r"\}", "}").replace(r"\+", "+")
+        regex = re.sub(r"\{(\w+)\+\}", r"(?P<\1>[^/]+)", escaped)  # {name+}: a segment that may hold ':'
+        regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/:]+)", regex)
 
         def register(handler: Handler) -> Handler:
             self.routes.append((method, re.compile(f"^{regex}$"), handler))

@@ -82,6 +82,8 @@ class _Handler(BaseHTTPRequestHandler):
             data, ctype, extra = body.data, body.content_type, body.headers
         else:
             data, ctype, extra = json.dumps(body).encode(), "application/json; charset=UTF-8", {}
+        if status == 204:
+            data = b""
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(data)))
@@ -106,6 +108,8 @@ class _Handler(BaseHTTPRequestHandler):
             except ValueError:
                 body = None
         api, _, rest = split.path.lstrip("/").partition("/")
+        if api in ("upload", "download") and rest.startswith("storage/"):
+            api, rest = "storage", f"{api}/{rest}"  # gcloud storage drops the override's path for media
         store = self.server.store
         if api == "_fake":
             status, reply = self._control(rest, body)
