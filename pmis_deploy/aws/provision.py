@@ -253,3 +253,21 @@ def render(result: ProvisionResult) -> None:
         console.result("no changes")
     for note in result.notes:
         console.warn(note)
+
+
+def converge(settings: Settings, *, dry_run: bool = False, yes: bool = False) -> ProvisionResult:
+    """What `inv provision.aws` does: plan (and stop there in dry-run); in a confirming environment show
+    the plan and ask before applying; apply; print the outcome."""
+    from pmis_deploy.aws.session import AwsClients
+    from pmis_deploy.guard import confirm
+
+    env = settings.environment.value
+    if dry_run or (settings.deploy.confirm and not yes):
+        planned = provision(AwsClients.for_settings(settings, dry_run=True), settings, dry_run=True)
+        render(planned)
+        if dry_run or not planned.changed:
+            return planned
+        confirm(env, required=True, yes=yes, action=f"apply {len(planned.changes)} change(s) to")
+    result = provision(AwsClients.for_settings(settings), settings)
+    render(result)
+    return result

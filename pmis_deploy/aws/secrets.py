@@ -89,11 +89,13 @@ def arns(aws: AwsClients, settings: Settings, logical_names: tuple[str, ...] = n
 # ---------------------------------------------------------------------------------------------- writes
 
 
-def put_value(aws: AwsClients, settings: Settings, logical: str, value: str | None) -> str:
-    """Create the secret (with `value`, or empty) or add a version; returns the ARN."""
+def put_value(aws: AwsClients, settings: Settings, logical: str, value: str | None, *, exists: bool = False) -> str:
+    """Create the secret (with `value`, or empty) or add a version (directly when it `exists`); its ARN."""
     sm = aws.client("secretsmanager")
     if value is not None:
         register_secret(value)
+    if exists and value is not None:
+        return str(sm.put_secret_value(SecretId=naming.secret(settings, logical), SecretString=value)["ARN"])
     try:
         return str(sm.create_secret(**create_request(settings, logical, value))["ARN"])
     except Exception as exc:
@@ -125,7 +127,7 @@ def plan_value(aws: AwsClients, settings: Settings, logical: str, desired: str |
             f"secret {name}",
             "update" if exists else "create",
             detail,
-            lambda: put_value(aws, settings, logical, desired),
+            lambda: put_value(aws, settings, logical, desired, exists=exists),
         )
     ]
 
@@ -190,3 +192,58 @@ def plan_app_secrets(aws: AwsClients, settings: Settings, sources: Sources) -> t
     if key is None and (key_changes or current_value(aws, naming.secret(settings, "azure-openai-key")) is None):
         notes.append(f"secret {naming.secret(settings, 'azure-openai-key')} has no value: {SET_HINT}")
     return changes, notes
+
+
+# ---------------------------------------------------------------------------------------------- `inv secrets.*`
+
+# Secrets the user sets; the others are built by provisioning from RDS/ElastiCache credentials.
+USER_SECRETS = ("azure-openai-key", "redis-auth-token")
+
+
+def set_secret(aws: AwsClients, settings: Settings, logical: str, value: str) -> Change | None:
+    """Store `value` as secret `logical` (a new version only when it differs); the change, or None."""
+    if logical not in USER_SECRETS:
+        managed = logical in naming.SECRET_NAMES
+        raise DeployError(
+            f"secret {logical!r} " + ("is built by provisioning" if managed else "is not a PMIS secret"),
+            hint=f"set one of: {', '.join(USER_SECRETS)}"
+            + ("; database-url, redis-url and celery-broker come from `inv provision.aws`" if managed else ""),
+        )
+    if not value:
+        raise DeployError("empty value: nothing stored", hint="type or pipe the value (it is not echoed)")
+    register_secret(value)
+    if logical == "redis-auth-token":
+        from pmis_deploy.aws.rules import check_auth_token
+
+        check_auth_token(value)
+    changes = plan_value(aws, settings, logical, value)
+    if not aws.dry_run:
+        for change in changes:
+            if change.run:
+                change.run()
+    return changes[0] if changes else None
+
+
+def list_secrets(aws: AwsClients, settings: Settings) -> list[tuple[str, str, str]]:
+    """(name, has a value, last changed) for every PMIS secret of the environment — never values."""
+    rows = []
+    for logical in naming.SECRET_NAMES:
+        name = naming.secret(settings, logical)
+        found = describe(aws, name)
+        if found is None:
+            rows.append((name, "missing", ""))
+            continue
+        has_value = any("AWSCURRENT" in stages for stages in (found.get("VersionIdsToStages") or {}).values())
+        changed = found.get("LastChangedDate") or found.get("CreatedDate") or ""
+        rows.append((name, "yes" if has_value else "no value", str(changed)))
+    return rows
+
+
+def read_value(*, from_stdin: bool, stdin: Any = None, prompt: Any = None) -> str:
+    """The secret value from stdin (piped) or an echo-less prompt; never from the command line."""
+    import getpass
+    import sys
+
+    if from_stdin:
+        return str((stdin or sys.stdin).read()).rstrip("\r\n")
+    return str((prompt or getpass.getpass)("value (not echoed): "))

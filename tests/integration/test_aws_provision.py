@@ -1,0 +1,273 @@
+"""`provision` against the embedded AWS (moto server over HTTP): one provisioned environment per module,
+then convergence checks on it — second run, drift, secrets, autoscaling, read_infra."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+import pytest
+from pydantic import SecretStr
+
+from pmis_deploy.aws import naming, rules
+from pmis_deploy.aws.provision import ProvisionResult, provision, read_infra
+from pmis_deploy.aws.scaling import ensure_autoscaling
+from pmis_deploy.aws.session import AwsClients
+from pmis_deploy.config import Settings, load_settings
+
+pytestmark = pytest.mark.integration
+
+
+@dataclass
+class Provisioned:
+    settings: Settings
+    result: ProvisionResult
+    aws: AwsClients
+    seconds: float
+    first_run_mutating_calls: dict[str, int]
+
+    dry: AwsClients | None = None
+
+    def clients(self, *, dry_run: bool = False) -> AwsClients:
+        """The module's clients with their call counters cleared (making boto3 clients costs ~0.2 s each)."""
+        if dry_run:
+            self.dry = self.dry or AwsClients.for_settings(self.settings, dry_run=True)
+            self.dry.calls.clear()
+            return self.dry
+        self.aws.calls.clear()
+        return self.aws
+
+
+def local_settings(endpoint: str) -> Settings:
+    settings = load_settings("local", environ={}).settings
+    settings.aws.endpoint_url = endpoint
+    settings.aws.waiter_delay_seconds = 1
+    settings.secrets.azure_openai_api_key = None
+    return settings
+
+
+@pytest.fixture(scope="module")
+def env(aws_server: str) -> Iterator[Provisioned]:
+    from pmis_deploy.emulators.aws import reset
+
+    reset(aws_server)
+    settings = local_settings(aws_server)
+    aws = AwsClients.for_settings(settings)
+    started = time.monotonic()
+    result = provision(aws, settings)
+    yield Provisioned(settings, result, aws, time.monotonic() - started, aws.mutating_calls())
+    reset(aws_server)
+
+
+def test_first_run_creates_everything(env: Provisioned) -> None:
+    infra = env.result.infra
+    assert infra is not None and env.result.changed
+    assert env.first_run_mutating_calls
+    assert infra.cluster_name == "pmis-local" and infra.log_group == "/ecs/pmis-local"
+    assert set(infra.repositories) == {"api", "worker", "web"}
+    assert set(infra.secrets) == {"database-url", "redis-url", "celery-broker", "azure-openai-key"}
+    assert all(arn.startswith("arn:aws:secretsmanager:") for arn in infra.secrets.values())
+    assert set(infra.security_groups) == {"alb", "api", "web", "worker", "rds", "redis"}
+    assert infra.state_bucket == "pmis-local-deploy-state-123456789012"
+    assert len(infra.private_subnet_ids) == 2 and len(infra.public_subnet_ids) >= 2
+    assert any("deferred until the api service exists" in n for n in env.result.notes)
+    assert any("inv secrets.set azure-openai-key" in n for n in env.result.notes)
+
+
+def test_network_is_private_and_chained_by_reference(env: Provisioned) -> None:
+    infra = env.result.infra
+    assert infra is not None
+    ec2 = env.clients().client("ec2")
+    private = ec2.describe_subnets(SubnetIds=list(infra.private_subnet_ids))["Subnets"]
+    assert len({s["AvailabilityZone"] for s in private}) == 2
+    assert not any(s["MapPublicIpOnLaunch"] for s in private)
+    assert all(s["VpcId"] == infra.vpc_id for s in private)
+    sg = infra.security_groups
+    groups = {g["GroupId"]: g for g in ec2.describe_security_groups(GroupIds=list(sg.values()))["SecurityGroups"]}
+
+    def sources(role: str) -> set[tuple[int, str]]:
+        out = set()
+        for perm in groups[sg[role]]["IpPermissions"]:
+            out |= {(perm["FromPort"], p["GroupId"]) for p in perm.get("UserIdGroupPairs", [])}
+            out |= {(perm["FromPort"], r["CidrIp"]) for r in perm.get("IpRanges", [])}
+        return out
+
+    assert sources("alb") == {(80, "0.0.0.0/0"), (443, "0.0.0.0/0")}
+    assert sources("api") == {(8000, sg["alb"])}
+    assert sources("web") == {(3000, sg["alb"])}
+    assert sources("worker") == set()
+    assert sources("rds") == {(5432, sg["api"]), (5432, sg["worker"])}
+    assert sources("redis") == {(6379, sg["api"]), (6379, sg["worker"])}
+    tables = ec2.describe_route_tables(Filters=[{"Name": "tag:Name", "Values": ["pmis-local-private"]}])["RouteTables"]
+    assert {a["SubnetId"] for a in tables[0]["Associations"]} == set(infra.private_subnet_ids)
+    assert any(r.get("NatGatewayId") for r in tables[0]["Routes"])
+
+
+def test_database_is_private_encrypted_and_rds_managed(env: Provisioned) -> None:
+    db = env.clients().client("rds").describe_db_instances(DBInstanceIdentifier="pmis-local-postgres")["DBInstances"][0]
+    assert db["StorageEncrypted"] is True
+    assert db["PubliclyAccessible"] is False
+    assert db["DBSubnetGroup"]["DBSubnetGroupName"] == "pmis-local-db-subnets"
+    assert {s["SubnetIdentifier"] for s in db["DBSubnetGroup"]["Subnets"]} == set(env.result.infra.private_subnet_ids)  # type: ignore[union-attr]
+    assert db["StorageType"] == "gp3" and db["BackupRetentionPeriod"] == 30
+    assert db["MasterUserSecret"]["SecretArn"]
+    assert db["Engine"] == "postgres" and db["EngineVersion"].startswith("15")
+
+
+def test_cache_is_encrypted_in_a_subnet_group(env: Provisioned) -> None:
+    ec = env.clients().client("elasticache")
+    group = ec.describe_replication_groups(ReplicationGroupId="pmis-local-redis")["ReplicationGroups"][0]
+    assert group["TransitEncryptionEnabled"] and group["AtRestEncryptionEnabled"] and group["AuthTokenEnabled"]
+    assert group["AutomaticFailover"] == "enabled"
+    # NumCacheClusters=2 is checked on the request (unit tests): moto lists one member cluster.
+    assert ec.describe_cache_subnet_groups(CacheSubnetGroupName="pmis-local-cache-subnets")["CacheSubnetGroups"]
+
+
+def test_app_secrets_hold_the_real_credentials(env: Provisioned) -> None:
+    from sqlalchemy.engine import make_url
+
+    aws = env.clients()
+    sm, rds, ec = aws.client("secretsmanager"), aws.client("rds"), aws.client("elasticache")
+    db = rds.describe_db_instances(DBInstanceIdentifier="pmis-local-postgres")["DBInstances"][0]
+    master = json.loads(sm.get_secret_value(SecretId=db["MasterUserSecret"]["SecretArn"])["SecretString"])
+    url = make_url(sm.get_secret_value(SecretId="pmis-local/database-url")["SecretString"])
+    assert (url.username, url.password) == (master["username"], master["password"])
+    assert (url.host, url.port, url.database) == (db["Endpoint"]["Address"], db["Endpoint"]["Port"], "pmis")
+    token = sm.get_secret_value(SecretId="pmis-local/redis-auth-token")["SecretString"]
+    rules.check_auth_token(token)
+    primary = ec.describe_replication_groups(ReplicationGroupId="pmis-local-redis")["ReplicationGroups"][0][
+        "NodeGroups"
+    ][0]["PrimaryEndpoint"]
+    for name in ("pmis-local/redis-url", "pmis-local/celery-broker"):
+        redis = urlsplit(sm.get_secret_value(SecretId=name)["SecretString"])
+        assert redis.scheme == "rediss"
+        assert unquote(redis.password or "") == token
+        assert (redis.hostname, redis.port) == (primary["Address"], primary["Port"])
+
+
+def test_registry_cluster_logs_bucket_and_load_balancer(env: Provisioned) -> None:
+    aws = env.clients()
+    repos = aws.client("ecr").describe_repositories(repositoryNames=["pmis-local/api"])["repositories"]
+    assert repos[0]["imageTagMutability"] == "IMMUTABLE" and repos[0]["imageScanningConfiguration"]["scanOnPush"]
+    policy = json.loads(aws.client("ecr").get_lifecycle_policy(repositoryName="pmis-local/web")["lifecyclePolicyText"])
+    assert policy["rules"][0]["selection"]["countNumber"] == env.settings.aws.ecr_keep_images
+    cluster = aws.client("ecs").describe_clusters(clusters=["pmis-local"], include=["SETTINGS"])["clusters"][0]
+    assert {"name": "containerInsights", "value": "enabled"} in cluster["settings"]
+    groups = aws.client("logs").describe_log_groups(logGroupNamePrefix="/ecs/pmis-local")["logGroups"]
+    assert groups[0]["retentionInDays"] == env.settings.aws.log_retention_days
+    s3, bucket = aws.client("s3"), "pmis-local-deploy-state-123456789012"
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    assert all(s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"].values())
+    elbv2 = aws.client("elbv2")
+    alb = elbv2.describe_load_balancers(Names=["pmis-local-alb"])["LoadBalancers"][0]
+    assert len({z["ZoneName"] for z in alb["AvailabilityZones"]}) >= 2
+    tgs = elbv2.describe_target_groups(Names=["pmis-local-api", "pmis-local-web"])["TargetGroups"]
+    assert {(t["TargetType"], t["Port"]) for t in tgs} == {("ip", 8000), ("ip", 3000)}
+    assert next(t for t in tgs if t["Port"] == 8000)["HealthCheckPath"] == "/health"
+    role = aws.client("iam").get_role_policy(RoleName="pmis-local-task-execution", PolicyName="read-secrets")
+    document = role["PolicyDocument"]
+    document = json.loads(unquote(document)) if isinstance(document, str) else document
+    assert sorted(document["Statement"][0]["Resource"]) == sorted(env.result.infra.secrets.values())  # type: ignore[union-attr]
+
+
+def test_second_run_makes_no_mutating_call(env: Provisioned) -> None:
+    aws = env.clients()
+    result = provision(aws, env.settings)
+    assert result.changes == []
+    assert aws.mutating_calls() == {}
+    assert result.infra == env.result.infra
+
+
+def test_dry_run_of_a_converged_environment_plans_nothing(env: Provisioned) -> None:
+    aws = env.clients(dry_run=True)
+    result = provision(aws, env.settings, dry_run=True)
+    assert result.changes == [] and result.infra is None
+    assert aws.mutating_calls() == {}
+
+
+def test_read_infra_only_reads(env: Provisioned) -> None:
+    aws = env.clients(dry_run=True)  # any write would raise
+    assert read_infra(aws, env.settings) == env.result.infra
+    assert aws.mutating_calls() == {}
+
+
+def test_drift_is_converged_back(env: Provisioned) -> None:
+    aws = env.clients()
+    sg = env.result.infra.security_groups  # type: ignore[union-attr]
+    aws.client("ec2").authorize_security_group_ingress(
+        GroupId=sg["rds"],
+        IpPermissions=[{"IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432, "IpRanges": [{"CidrIp": "0.0.0.0/0"}]}],
+    )
+    aws.client("logs").put_retention_policy(logGroupName="/ecs/pmis-local", retentionInDays=1)
+    aws.client("ecr").put_image_tag_mutability(repositoryName="pmis-local/api", imageTagMutability="MUTABLE")
+    result = provision(env.clients(), env.settings)
+    assert sorted((c.action, c.resource) for c in result.changes) == [
+        ("update", "ECR repository pmis-local/api"),
+        ("update", "log group /ecs/pmis-local"),
+        ("update", "security group pmis-local-rds-sg"),
+    ]
+    rds_group = aws.client("ec2").describe_security_groups(GroupIds=[sg["rds"]])["SecurityGroups"][0]
+    assert not any(p.get("IpRanges") for p in rds_group["IpPermissions"])
+    again = env.clients()
+    assert provision(again, env.settings).changes == [] and again.mutating_calls() == {}
+
+
+def test_azure_key_from_settings_is_written_once_per_value(env: Provisioned) -> None:
+    settings = env.settings.model_copy(deep=True)
+    settings.secrets.azure_openai_api_key = SecretStr("sk-test-first")
+    first = provision(env.clients(), settings)
+    assert [(c.action, c.resource) for c in first.changes] == [("update", "secret pmis-local/azure-openai-key")]
+    assert not any("azure-openai-key" in n for n in first.notes)
+    settings.secrets.azure_openai_api_key = SecretStr("sk-test-second")
+    aws = env.clients()
+    assert len(provision(aws, settings).changes) == 1
+    assert aws.mutating_calls() == {"secretsmanager:PutSecretValue": 1}  # a new version, nothing else
+    value = aws.client("secretsmanager").get_secret_value(SecretId="pmis-local/azure-openai-key")["SecretString"]
+    assert value == "sk-test-second"
+
+
+def test_autoscaling_once_the_api_service_exists(env: Provisioned) -> None:
+    infra = env.result.infra
+    assert infra is not None
+    aws = env.clients()
+    assert ensure_autoscaling(aws, env.settings, infra) == []  # no service yet: nothing to register
+    ecs = aws.client("ecs")
+    definition = ecs.register_task_definition(
+        family="pmis-local-api",
+        networkMode="awsvpc",
+        requiresCompatibilities=["FARGATE"],
+        cpu="256",
+        memory="512",
+        containerDefinitions=[{"name": "api", "image": "x", "memory": 512}],
+    )["taskDefinition"]["taskDefinitionArn"]
+    ecs.create_service(
+        cluster=infra.cluster_name,
+        serviceName=naming.ecs_service(env.settings, "api"),
+        taskDefinition=definition,
+        desiredCount=1,
+        launchType="FARGATE",
+        networkConfiguration={
+            "awsvpcConfiguration": {
+                "subnets": list(infra.private_subnet_ids),
+                "securityGroups": [infra.security_groups["api"]],
+            }
+        },
+    )
+    changes = ensure_autoscaling(aws, env.settings, infra)
+    assert [c.resource for c in changes] == [
+        "scalable target service/pmis-local/pmis-local-api",
+        "scaling policy pmis-local-api-cpu",
+    ]
+    target = aws.client("application-autoscaling").describe_scalable_targets(ServiceNamespace="ecs")["ScalableTargets"][
+        0
+    ]
+    autoscaling = env.settings.aws.autoscaling
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (autoscaling.min_count, autoscaling.max_count)
+    assert ensure_autoscaling(env.clients(), env.settings, infra) == []
+    again = env.clients()
+    result = provision(again, env.settings)
+    assert result.changes == [] and again.mutating_calls() == {}
+    assert not any("deferred" in n for n in result.notes)
