@@ -1,0 +1,1 @@
+"""PMIS worker: Celery tasks (and one-shot job entrypoints) over the api's database."""

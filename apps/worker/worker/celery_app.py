@@ -1,0 +1,42 @@
+"""The Celery app (`celery -A worker.celery_app worker|beat`) and its beat schedule.
+
+Beat enqueues `check_overdue_tasks` daily at 00:00 UTC. Run beat as ONE process (a separate service
+with one replica), never as a Cloud Run job: it never exits. Cloud Run jobs and cron-style schedulers
+use the one-shot entrypoint `python -m worker.jobs.check_overdue_tasks` instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+
+from celery import Celery
+from celery.schedules import crontab
+
+from worker import settings
+
+CHECK_OVERDUE = "worker.tasks.check_overdue_tasks"
+
+
+def make_app() -> Celery:
+    broker = settings.broker_url()
+    celery = Celery("pmis", broker=broker, include=["worker.tasks"])
+    celery.conf.update(
+        timezone="UTC",
+        enable_utc=True,
+        task_ignore_result=True,
+        task_acks_late=True,
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+        beat_schedule={
+            "check-overdue-tasks-daily": {"task": CHECK_OVERDUE, "schedule": crontab(minute="0", hour="0")},
+        },
+    )
+    if broker and broker.startswith("rediss://"):  # TLS (ElastiCache transit encryption, Memorystore)
+        celery.conf.broker_use_ssl = {"ssl_cert_reqs": ssl.CERT_REQUIRED}
+    return celery
+
+
+logging.basicConfig(level=settings.log_level(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+app = make_app()

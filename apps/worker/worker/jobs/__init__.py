@@ -1,0 +1,1 @@
+"""One-shot entrypoints for schedulers that run a container to completion (Cloud Run jobs, ECS tasks)."""
