@@ -96,12 +96,16 @@ def sql_users_list(instance: str) -> Cmd:
 
 
 def sql_user_create(user: str, instance: str, password: str) -> Cmd:
-    """G3: a dedicated user with an explicit generated password (redacted from every echo)."""
-    return Cmd(("sql", "users", "create"), (user,), flags(instance=instance, password=password))
+    """G3: a dedicated user with an explicit generated password (passed in a flags file, not argv)."""
+    return Cmd(
+        ("sql", "users", "create"), (user,), flags(instance=instance), secret_options=(("--password", password),)
+    )
 
 
 def sql_user_set_password(user: str, instance: str, password: str) -> Cmd:
-    return Cmd(("sql", "users", "set-password"), (user,), flags(instance=instance, password=password))
+    return Cmd(
+        ("sql", "users", "set-password"), (user,), flags(instance=instance), secret_options=(("--password", password),)
+    )
 
 
 # --- Memorystore (G5-G7) -------------------------------------------------------------------------

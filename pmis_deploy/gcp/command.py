@@ -12,7 +12,7 @@ dry-run.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 Scope = Literal["region", "location"] | None
@@ -73,7 +73,9 @@ class Cmd:
     args: tuple[str, ...] = ()
     options: tuple[str, ...] = ()
     scope: Scope = None
-    input: str | None = None  # stdin (secret payloads via --data-file=-); never shown
+    input: str | None = field(default=None, repr=False)  # stdin (secret payloads via --data-file=-)
+    # Secret-valued flags (`--password`): the runner passes them in a 0600 `--flags-file`, never argv.
+    secret_options: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
     @property
     def verb(self) -> str:

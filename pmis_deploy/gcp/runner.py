@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -88,11 +89,17 @@ class Gcloud:
         import time
 
         started = time.monotonic()
+        argv = self.argv(cmd)
+        flags_file = _flags_file(cmd)
+        if flags_file:
+            argv.append(f"--flags-file={flags_file}")  # after the command: its flags live there
         try:
-            result = self.runner.run(self.argv(cmd), mutating=False, input=cmd.input, env=self.env, timeout=timeout)
+            result = self.runner.run(argv, mutating=False, input=cmd.input, env=self.env, timeout=timeout)
         except CommandError as exc:
             raise from_command_error(exc) from None
         finally:
+            if flags_file:
+                os.unlink(flags_file)
             with self._lock:
                 self.calls[" ".join(cmd.path)] += 1
                 self.log.append((cmd.display_name, reads, time.monotonic() - started))
@@ -147,3 +154,19 @@ def _port_of(url_or_port: object) -> int:
     if port is None:
         raise GcloudError(f"the embedded GCP fake returned no port ({url_or_port!r})")
     return port
+
+
+def _flags_file(cmd: Cmd) -> str | None:
+    """Write the command's secret flags to a new 0600 YAML (JSON) flags file; None when it has none."""
+    if not cmd.secret_options:
+        return None
+    import tempfile
+
+    from pmis_deploy.redaction import register_secret
+
+    for _, value in cmd.secret_options:
+        register_secret(value)
+    fd, path = tempfile.mkstemp(prefix="pmis-gcloud-flags-", suffix=".yaml")
+    with os.fdopen(fd, "w") as fh:  # mkstemp creates the file 0600
+        json.dump(dict(cmd.secret_options), fh)
+    return path

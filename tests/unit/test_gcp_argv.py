@@ -71,8 +71,11 @@ def test_sql_instance_private_ip() -> None:
     assert options[-3:] == ("--deletion-protection", "--network=projects/p/global/networks/default", "--no-assign-ip")
 
 
-def test_sql_user_password_has_a_value() -> None:
-    assert g.sql_user_create("pmis_app", "db", "abc123").options == ("--instance=db", "--password=abc123")
+def test_sql_user_password_has_a_value_and_stays_out_of_argv() -> None:
+    cmd = g.sql_user_create("pmis_app", "db", "abc123")
+    assert cmd.options == ("--instance=db",)
+    assert cmd.secret_options == (("--password", "abc123"),)
+    assert "abc123" not in " ".join(full(cmd)) and "abc123" not in repr(cmd)
     assert g.sql_user_set_password("pmis_app", "db", "x" * 8).path == ("sql", "users", "set-password")
 
 

@@ -114,13 +114,30 @@ def test_dry_run_refuses_mutating_verbs_before_running(tmp_path: Path) -> None:
     assert gc.invocations == 1  # the refused command never started
 
 
+def test_secret_flags_go_through_a_0600_flags_file(tmp_path: Path) -> None:
+    script = tmp_path / "gcloud"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'printf "%s\\n" "$@" > {tmp_path}/argv\n'
+        'for a in "$@"; do case "$a" in --flags-file=*) f="${a#--flags-file=}";; esac; done\n'
+        f'stat -c %a "$f" > {tmp_path}/mode; cat "$f" > {tmp_path}/flags\n'
+    )
+    script.chmod(0o755)
+    gc = Gcloud("p", "r", runner=Runner(echo=False), binary=str(script))
+    gc.run(g.sql_user_create("u", "db", "pw-in-a-file-0042"))
+    assert "pw-in-a-file-0042" not in (tmp_path / "argv").read_text()
+    assert json.loads((tmp_path / "flags").read_text()) == {"--password": "pw-in-a-file-0042"}
+    assert (tmp_path / "mode").read_text().strip() == "600"
+    flags_file = next(a for a in (tmp_path / "argv").read_text().split() if a.startswith("--flags-file="))
+    assert not Path(flags_file.split("=", 1)[1]).exists()  # deleted after the run
+
+
 def test_failure_is_typed_and_redacted(tmp_path: Path) -> None:
     register_secret("hunter2-secret")
     gc = make(tmp_path, rc=1, stderr="ERROR: (gcloud.sql.users.create) NOT_FOUND: instance for hunter2-secret")
     with pytest.raises(e.NotFound) as info:
         gc.run(g.sql_user_create("u", "db", "hunter2-secret"))
     assert "hunter2-secret" not in str(info.value)
-    assert "--password=***" in str(info.value)
     assert info.value.hint and "provision.gcp" in info.value.hint
     assert gc.maybe(g.run_service_describe("x")) is None
 
