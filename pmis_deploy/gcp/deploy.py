@@ -137,7 +137,9 @@ def _pin(option: str, versions: dict[str, str]) -> str:
     for ref in option.removeprefix("--set-secrets=").split(","):
         env, secret = ref.split("=", 1)
         name, version = secret.rsplit(":", 1)
-        refs.append(f"{env}={name}:{versions.get(name, 'latest') if version == PENDING else version}")
+        if version == PENDING and name not in versions:
+            continue  # provision stored nothing for it
+        refs.append(f"{env}={name}:{versions[name] if version == PENDING else version}")
     return "--set-secrets=" + ",".join(refs)
 
 

@@ -14,6 +14,7 @@ SECRET_ENV = {
     "redis-url": "REDIS_URL",
     "celery-broker": "CELERY_BROKER_URL",
     "azure-openai-key": "AZURE_OPENAI_API_KEY",
+    "redis-ca": "/etc/pmis/redis-ca/ca.pem",  # a mounted file (TLS to Memorystore), not a variable
 }
 # Secrets the workloads never read, kept so that converge can rebuild URLs without regenerating.
 INTERNAL_SECRETS = ("db-password", "redis-auth")
@@ -21,8 +22,8 @@ WORKLOADS = ("api", "worker", "web", "migrate", "scheduler")
 SERVICES = ("api", "web", "worker")  # Cloud Run services
 # Which secrets (keys of SECRET_ENV) each workload reads.
 WORKLOAD_SECRETS: dict[str, tuple[str, ...]] = {
-    "api": ("database-url", "redis-url", "celery-broker", "azure-openai-key"),
-    "worker": ("database-url", "redis-url", "celery-broker", "azure-openai-key"),
+    "api": ("database-url", "redis-url", "celery-broker", "azure-openai-key", "redis-ca"),
+    "worker": ("database-url", "redis-url", "celery-broker", "azure-openai-key", "redis-ca"),
     "migrate": ("database-url",),
     "web": (),
     "scheduler": (),

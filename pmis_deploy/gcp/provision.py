@@ -41,21 +41,28 @@ def secret_values(ctx: Ctx, seen: Observed, phases: Phases) -> dict[str, secrets
     stored = seen.secret_latest.get(n.secret("db-password"))
     password = sql.plan(ctx, seen, phases, stored.value if stored else None)
     tls = ctx.settings.gcp.redis.transit_encryption
-    redis_url: secrets.Value
-    redis_auth: secrets.Value
-    if seen.redis is not None and seen.redis_auth:
-        redis_url = redis_.url(seen.redis, seen.redis_auth, tls=tls)
-        redis_auth = seen.redis_auth
-    else:  # created in this run: read host and AUTH string after phase 2
-        read = functools.cache(lambda: redis_.read_url(ctx))
-        redis_url = read
-        redis_auth = lambda: read().split("@")[0].rsplit(":", 1)[-1]  # noqa: E731
-    return {
+    values: dict[str, secrets.Value | None] = {
         "db-password": password,
         "database-url": sql.database_url(ctx, password),
-        "redis-auth": redis_auth,
-        "redis-url": redis_url,
-        "celery-broker": redis_url,
+    }
+    if seen.redis is not None and seen.redis_auth:
+        conn = redis_.connection(seen.redis, seen.redis_auth, tls=tls)
+        values.update({"redis-auth": conn.auth, "redis-url": conn.url, "celery-broker": conn.url})
+        if conn.ca:
+            values["redis-ca"] = conn.ca
+    else:  # created in this run: read host, CA and AUTH string after phase 2
+        read = functools.cache(lambda: redis_.read(ctx))
+        values.update(
+            {
+                "redis-auth": lambda: read().auth,
+                "redis-url": lambda: read().url,
+                "celery-broker": lambda: read().url,
+            }
+        )
+        if tls:
+            values["redis-ca"] = lambda: read().ca or ""
+    return {
+        **values,
         "azure-openai-key": secrets.azure_key(ctx, seen),
     }
 

@@ -62,11 +62,13 @@ class Images:
 
 
 def secret_map(ctx: Ctx, workload: str, versions: dict[str, str]) -> dict[str, str]:
-    """ENV → `secret:VERSION` pinned to the version provision left (rollback-safe, S4: never plain env)."""
+    """ENV (or mount path) → `secret:VERSION`, pinned to the version provision left (rollback-safe; S4:
+    never plain env). A secret with no version (nothing to store, e.g. no TLS CA) is left out."""
     out = {}
     for key in WORKLOAD_SECRETS[workload]:
         name = ctx.names.secret(key)
-        out[SECRET_ENV[key]] = f"{name}:{versions.get(name, 'latest')}"
+        if name in versions:
+            out[SECRET_ENV[key]] = f"{name}:{versions[name]}"
     return out
 
 

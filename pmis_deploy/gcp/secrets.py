@@ -79,6 +79,9 @@ def _writer(ctx: Ctx, name: str, value: Value, versions: dict[str, str], *, crea
 
     def run() -> str:
         payload = value() if callable(value) else value
+        if not payload:  # nothing to store after all (e.g. the instance reports no TLS CA)
+            versions.pop(name, None)
+            return ""
         register_secret(payload)
         cmd = g.secret_create(name, LABELS, payload) if create else g.secret_version_add(name, payload)
         out = ctx.gcloud.run(cmd)

@@ -53,8 +53,11 @@ def test_spec_hash_is_stable_and_sensitive() -> None:
     assert one["api"].hash == again["api"].hash
     assert one["api"].hash != other["api"].hash
     assert one["web"].hash == other["web"].hash  # web reads no secret
-    assert "--set-secrets=AZURE_OPENAI_API_KEY=pmis-staging-azure-openai-key:latest,CELERY_BROKER_URL=" in " ".join(
-        one["api"].cmd.options
+    assert "--set-secrets=DATABASE_URL=pmis-staging-database-url:3" in one["api"].cmd.options
+    pinned = run.desired_services(c, images, {"pmis-staging-redis-ca": "1", "pmis-staging-redis-url": "2"})
+    assert (
+        "--set-secrets=/etc/pmis/redis-ca/ca.pem=pmis-staging-redis-ca:1,REDIS_URL=pmis-staging-redis-url:2"
+        in pinned["api"].cmd.options
     )
     assert "--port=8000" in one["api"].cmd.options and "--port=3000" in one["web"].cmd.options
     worker = one["worker"].cmd.options
@@ -75,9 +78,9 @@ def test_jobs_are_one_shot() -> None:
 
 
 def test_pending_secret_versions_are_resolved_and_rehashed() -> None:
-    want = run.Desired("api", "s", Cmd(("run", "deploy"), ("s",), ("--set-secrets=A=x:new,B=y:2",)), "old")
+    want = run.Desired("api", "s", Cmd(("run", "deploy"), ("s",), ("--set-secrets=A=x:new,B=y:2,C=z:new",)), "old")
     resolved = deploy._resolve(want, {"x": "7"})
-    assert resolved.cmd.options == ("--set-secrets=A=x:7,B=y:2",)
+    assert resolved.cmd.options == ("--set-secrets=A=x:7,B=y:2",)  # z: nothing was stored
     assert resolved.hash == run.spec_hash(resolved.cmd) != "old"
     assert deploy._with_image(resolved, "img@sha256:1").hash == resolved.hash
 
