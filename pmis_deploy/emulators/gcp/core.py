@@ -239,6 +239,17 @@ def crc32c(data: bytes) -> int:
     return crc ^ 0xFFFFFFFF
 
 
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def update_mask(call: Call, body: JSON) -> list[str]:
+    """The fields of an update: `updateMask` (snake_case or camelCase paths) or else the body's keys."""
+    mask = call.query.get("updateMask") or call.query.get("update_mask") or ",".join(body)
+    return [".".join(_camel(part) for part in path.strip().split(".")) for path in mask.split(",") if path.strip()]
+
+
 def page(items: list[Any], call: Call, key: str) -> JSON:
     """A list reply with pageSize/pageToken support (tokens are offsets)."""
     start = int(call.query.get("pageToken") or 0)

@@ -24,6 +24,7 @@ from pmis_deploy.emulators.gcp.core import (
     now,
     project_number,
     set_policy,
+    update_mask,
 )
 
 router = Router()
@@ -107,7 +108,7 @@ def get_secret(call: Call) -> Reply:
 def patch_secret(call: Call) -> Reply:
     secret = _secret(call)
     body = call.json()
-    for field in (call.query.get("updateMask") or ",".join(body)).split(","):
+    for field in update_mask(call, body):
         if field and field not in ("name", "createTime", "replication"):
             if field in body:
                 secret[field] = body[field]

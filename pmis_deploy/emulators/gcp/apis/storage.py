@@ -60,8 +60,8 @@ def _public(obj: JSON) -> JSON:
 
 def _check_preconditions(call: Call, current: JSON | None) -> None:
     """ifGenerationMatch / ifGenerationNotMatch / ifMetagenerationMatch / ifMetagenerationNotMatch."""
-    generation = int(current["generation"]) if current else 0
-    metageneration = int(current["metageneration"]) if current else 0
+    generation = int(current["generation"]) if current is not None else 0
+    metageneration = int(current["metageneration"]) if current is not None else 0
     checks = {
         "ifGenerationMatch": lambda v: generation == v,
         "ifGenerationNotMatch": lambda v: generation != v,
@@ -70,7 +70,7 @@ def _check_preconditions(call: Call, current: JSON | None) -> None:
     }
     for name, holds in checks.items():
         value = call.query.get(name)
-        if value not in (None, "") and not holds(int(value)):
+        if value and not holds(int(value)):
             raise ApiError(
                 412,
                 "FAILED_PRECONDITION",
