@@ -16,7 +16,8 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -62,6 +63,27 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
 
 KNOBS = Knobs()
 LOCK = threading.RLock()  # guards the knobs and every emulated state transition
+_REQUEST = threading.local()
+
+
+def serving() -> bool:
+    """True while this thread serves a request of the emulator (or inside `emulating()`).
+
+    The ECS extension only changes moto's behaviour then, so other moto users in the same process
+    (a test's `mock_aws`) keep plain moto whether or not the in-process emulator ran before.
+    """
+    return bool(getattr(_REQUEST, "active", False))
+
+
+@contextmanager
+def emulating() -> Iterator[None]:
+    """Apply the ECS extension to direct moto backend calls in this thread (unit tests with mock_aws)."""
+    previous = serving()
+    _REQUEST.active = True
+    try:
+        yield
+    finally:
+        _REQUEST.active = previous
 
 
 def set_knobs(**values: Any) -> Knobs:
@@ -101,7 +123,8 @@ class ControlApp:
             return self._control(path, method, environ, start_response)
         if path.rstrip("/") == "/moto-api/reset" and method == "POST":
             reset_knobs()
-        return self.app(environ, start_response)
+        with emulating():  # moto builds the whole response inside this call
+            return self.app(environ, start_response)
 
     def _control(
         self, path: str, method: str, environ: dict[str, Any], start_response: Callable[..., Any]

@@ -17,6 +17,7 @@ which knobs drive it is described in `pmis_deploy.emulators.aws`. The model:
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import uuid
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from moto.ecs import models as ecs_models
 from moto.ecs import responses as ecs_responses
 from moto.ecs.exceptions import InvalidParameterException
 
-from pmis_deploy.emulators.aws_control import KNOBS, LOCK
+from pmis_deploy.emulators.aws_control import KNOBS, LOCK, serving
 
 FAIL_MARKER = "PMIS_EMULATOR_FAIL"
 EXIT_CODE_MARKER = "PMIS_EMULATOR_EXIT_CODE"
@@ -505,15 +506,29 @@ def _response_create_service(self: Any) -> Any:
     return result
 
 
+# Behaviour patches: active only while the emulator serves a request (aws_control.serving).
 PATCHES: dict[str, tuple[Any, str, Any]] = {
     "create_service": (Backend, "create_service", _create_service),
     "update_service": (Backend, "update_service", _update_service),
     "describe_services": (Backend, "describe_services", _describe_services),
     "run_task": (Backend, "run_task", _run_task),
     "list_tasks": (Backend, "list_tasks", _list_tasks),
-    "resources": (Backend, "_calculate_task_resource_requirements", staticmethod(_task_resource_requirements)),
     "response_create_service": (ecs_responses.EC2ContainerServiceResponse, "create_service", _response_create_service),
 }
+# Crash fixes: always on (they only turn moto's errors into what AWS does).
+FIXES: dict[str, tuple[Any, str, Any]] = {
+    "resources": (Backend, "_calculate_task_resource_requirements", staticmethod(_task_resource_requirements)),
+}
+
+
+def _scoped(key: str, replacement: Any) -> Any:
+    """`replacement` while serving the emulator, moto's original otherwise."""
+
+    @functools.wraps(replacement)
+    def dispatch(*args: Any, **kwargs: Any) -> Any:
+        return (replacement if serving() else _ORIGINAL[key])(*args, **kwargs)
+
+    return dispatch
 
 
 def install() -> None:
@@ -526,17 +541,15 @@ def install() -> None:
         # moto sets an ENI's private_dns_name only in VPCs with DNS hostnames; run_task reads it anyway.
         if not hasattr(NetworkInterface, "private_dns_name"):
             NetworkInterface.private_dns_name = None  # type: ignore[assignment]
-        for key, (owner, name, replacement) in PATCHES.items():
-            _ORIGINAL[key] = (
-                owner.__dict__[name] if isinstance(owner.__dict__[name], staticmethod) else getattr(owner, name)
-            )
-            setattr(owner, name, replacement)
+        for key, (owner, name, replacement) in {**PATCHES, **FIXES}.items():
+            _ORIGINAL[key] = owner.__dict__[name]
+            setattr(owner, name, _scoped(key, replacement) if key in PATCHES else replacement)
 
 
 def uninstall() -> None:
     """Restore moto's own ECS behaviour (for tests of the patching itself)."""
     with LOCK:
-        for key, (owner, name, _) in PATCHES.items():
+        for key, (owner, name, _) in {**PATCHES, **FIXES}.items():
             if key in _ORIGINAL:
                 setattr(owner, name, _ORIGINAL.pop(key))
 

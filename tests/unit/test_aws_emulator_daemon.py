@@ -1,0 +1,59 @@
+"""Detached-server bookkeeping: state dir resolution, records, liveness, local status helpers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pmis_deploy.config import LocalSettings, Settings
+from pmis_deploy.emulators import daemon, local
+
+
+def _settings(**values: object) -> Settings:
+    return Settings(environment="local", local=LocalSettings(**values))
+
+
+def test_state_root_is_absolute_or_under_the_project_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert daemon.state_root(_settings(state_dir=str(tmp_path))) == tmp_path
+    root = Path(__file__).resolve().parents[2]
+    monkeypatch.chdir(root / "tests")
+    assert daemon.state_root(_settings()) == root / ".pmis-local"
+
+
+def test_record_round_trip_and_no_record(tmp_path: Path) -> None:
+    server = daemon.DetachedServer("x", tmp_path, 1, ["python", "-m", "x"])
+    assert server.read_record() is None and server.running() is None
+    assert server.status() == {"name": "x", "running": False, "url": "http://127.0.0.1:1", "log": None}
+    record = daemon.ServerRecord(pid=os.getpid(), port=1, url=server.url, argv=server.argv, started_at=0.0)
+    server._write(record)
+    assert server.read_record() == record
+    assert server.pid_path.read_text() == f"{os.getpid()}\n"
+    assert server.running() is None  # recorded and alive, but nothing answers on port 1
+
+
+def test_alive_and_terminate_a_child() -> None:
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    daemon._children[proc.pid] = proc
+    assert daemon._alive(proc.pid)
+    daemon._terminate(proc.pid)
+    assert not daemon._alive(proc.pid)
+    assert proc.returncode is not None
+
+
+def test_stop_does_not_kill_a_process_that_is_not_ours(tmp_path: Path) -> None:
+    server = daemon.DetachedServer("x", tmp_path, 1, [sys.executable, "-m", "pmis_deploy.emulators.nothing"])
+    server._write(daemon.ServerRecord(pid=os.getpid(), port=1, url=server.url, argv=server.argv, started_at=0.0))
+    assert server.stop() is False  # the pid is this pytest process (reused pid): left alone
+    assert server.read_record() is None
+
+
+def test_local_helpers() -> None:
+    assert local.database_name(_settings()) == "pmis"
+    assert local.database_name(_settings(database_url="postgresql+psycopg://u@h:1/other")) == "other"
+    assert local._duration(None) == "" and local._duration(75) == "1m15s" and local._duration(3700) == "1h01m"
+    names = [piece.name for piece in local.pieces(_settings())]
+    assert names == ["aws", "postgres", "gcp"]
