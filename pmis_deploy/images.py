@@ -192,7 +192,7 @@ def build(engine: Engine, spec: ImageSpec, repository: str, tag: str) -> ImageRe
         argv = engine.argv("build", "--pull=false", "-t", ref.tagged, "-f", str(spec.dockerfile), str(spec.context))
     else:
         argv = engine.argv(
-            "bud", "--isolation", "chroot", "--pull=never", "--layers", "-t", ref.tagged,
+            "bud", "--isolation", "chroot", "--pull=false", "--layers", "-t", ref.tagged,
             "-f", str(spec.dockerfile), str(spec.context),
         )  # fmt: skip
     try:

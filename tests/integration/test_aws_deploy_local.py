@@ -1,0 +1,184 @@
+"""`deploy.aws` end to end in `local`: the embedded AWS emulator over HTTP, real PostgreSQL, the real api.
+
+One environment is provisioned and deployed (release A) once for the module; the tests then run
+scenarios against it in order, each leaving every service on release A again (that is what they
+assert). "No changes" is defined as: no mutating AWS call outside the state bucket — the S3 lock
+write and the release record are the only writes a no-op re-deploy makes.
+"""
+
+from __future__ import annotations
+
+import io
+import uuid
+from collections.abc import Iterator
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from pmis_deploy.aws import naming, rollout
+from pmis_deploy.aws.deploy import DeployRequest, deploy
+from pmis_deploy.aws.session import AwsClients
+from pmis_deploy.aws.state import S3StateBackend
+from pmis_deploy.config import LoadedSettings, load_settings
+from pmis_deploy.emulators.aws import reset, set_knobs
+from pmis_deploy.emulators.postgres import PostgresCluster
+from pmis_deploy.errors import ConfirmationRefused, LockHeldError, ReleaseFailed
+from pmis_deploy.pipeline import render_summary
+from pmis_deploy.release import LockInfo, ReleaseRecord, ReleaseStatus
+from tests.fixtures.postgres import free_port
+
+pytestmark = pytest.mark.integration
+
+TAG_A = "aaaaaaaaaaaa"
+TAG_B = "bbbbbbbbbbbb"
+CANARY = f"canary-{uuid.uuid4().hex}"
+
+
+@dataclass
+class Env:
+    url: str
+    loaded: LoadedSettings
+    first: ReleaseRecord
+    plan: ReleaseRecord
+    plan_code: int
+    plan_mutations: dict[str, int]
+    output: str  # everything the first deploy printed
+
+    def aws(self) -> AwsClients:
+        return AwsClients(region="us-east-1", endpoint_url=self.url)
+
+    def backend(self) -> S3StateBackend:
+        return S3StateBackend.for_settings(self.aws(), self.loaded.settings)
+
+    def services(self) -> dict[str, str]:
+        names = [naming.ecs_service(self.loaded.settings, w) for w in ("worker", "beat", "api", "web")]
+        ecs = self.aws().client("ecs")
+        found = ecs.describe_services(cluster=naming.cluster(self.loaded.settings), services=names)["services"]
+        return {s["serviceName"]: rollout.short(s["taskDefinition"]) for s in found}
+
+
+def settings_for(url: str, database_url: str, env: str = "local") -> LoadedSettings:
+    environ = {
+        "PMIS_AWS__ENDPOINT_URL": url,
+        "PMIS_LOCAL__DATABASE_URL": database_url,
+        "PMIS_LOCAL__API_PORT": str(free_port()),
+        "AZURE_OPENAI_API_KEY": CANARY,
+    }
+    return load_settings(env, environ=environ)
+
+
+def run(env: Env, tag: str, **kw: Any) -> tuple[ReleaseRecord, int, AwsClients]:
+    aws = AwsClients.for_settings(env.loaded.settings, dry_run=kw.get("dry_run", False))
+    record, code = deploy(env.loaded, DeployRequest(tag=tag, skip_checks="integration test", **kw), aws=aws)
+    return record, code, aws
+
+
+@pytest.fixture(scope="module")
+def env(aws_server: str, pg_cluster: PostgresCluster) -> Iterator[Env]:
+    reset(aws_server)
+    database = f"deploy_{uuid.uuid4().hex[:8]}"
+    pg_cluster.create_database(database)
+    loaded = settings_for(aws_server, pg_cluster.url(database))
+    out = io.StringIO()
+    with redirect_stdout(out), redirect_stderr(out):
+        dry = AwsClients.for_settings(loaded.settings, dry_run=True)
+        plan, code = deploy(loaded, DeployRequest(tag=TAG_A, dry_run=True, skip_checks="test"), aws=dry)
+        first, _ = deploy(loaded, DeployRequest(tag=TAG_A, skip_checks="integration test"))
+        print(render_summary(first))
+    yield Env(aws_server, loaded, first, plan, code, dry.mutating_calls(), out.getvalue())
+    reset(aws_server)
+    pg_cluster.drop_database(database)
+
+
+def test_dry_run_plans_everything_and_mutates_nothing(env: Env) -> None:
+    assert env.plan_code == 2
+    assert env.plan_mutations == {}  # AwsClients(dry_run=True) would have raised on any mutating call
+    assert any("infrastructure: create" in c for c in env.plan.changes)
+    assert any("services: create" in c for c in env.plan.changes)
+
+
+def test_full_provision_and_deploy(env: Env) -> None:
+    first = env.first
+    assert first.status is ReleaseStatus.succeeded and first.gate_skipped
+    assert set(first.services) == {"worker", "beat", "api", "web"}
+    assert first.images["api"].endswith(f"pmis-local/api:{TAG_A} (unbuilt)")  # local: never claims a push
+    assert first.alembic_head  # the real migration ran on the local PostgreSQL
+    assert any(url.endswith("/health") for url in first.urls.values())
+    assert set(env.services().values()) == {f"pmis-local-{w}:1" for w in ("worker", "beat", "api", "web")}
+    backend = env.backend()
+    assert backend.read_lock() is None
+    assert backend.get_release(first.id).status is ReleaseStatus.succeeded  # type: ignore[union-attr]
+    assert "images are not pushed in local" in env.output
+    assert "health check passed" in env.output
+
+
+def test_no_op_redeploy_makes_no_mutating_call_outside_the_state_bucket(env: Env) -> None:
+    record, code, aws = run(env, TAG_A)
+    assert code == 0 and record.status is ReleaseStatus.succeeded
+    assert record.changes == [] and "none (no changes)" in render_summary(record)
+    assert {k: v for k, v in aws.mutating_calls().items() if not k.startswith("s3:")} == {}
+    assert set(aws.mutating_calls()) <= {"s3:PutObject", "s3:DeleteObject"}
+    assert "ecs:RegisterTaskDefinition" not in aws.calls
+    assert "ecs:UpdateService" not in aws.calls and "ecs:RunTask" not in aws.calls
+    plan, code, dry = run(env, TAG_A, dry_run=True)
+    assert code == 0 and plan.changes == [] and dry.mutating_calls() == {}
+
+
+def test_failed_migration_leaves_services_untouched(env: Env) -> None:
+    before = env.services()
+    set_knobs(env.url, exit_code=3)
+    try:
+        with pytest.raises(ReleaseFailed, match="exited 3"):
+            run(env, TAG_B)
+    finally:
+        set_knobs(env.url, exit_code=0)
+    assert env.services() == before
+    latest = env.backend().list_releases(1)[0]
+    assert latest.tag == TAG_B and latest.status is ReleaseStatus.failed
+    assert "roll out services" not in latest.timings
+
+
+def test_circuit_breaker_failure_rolls_every_service_back(env: Env) -> None:
+    """web (rolled out last) fails its deployment: worker, beat and api, already updated, go back too."""
+    before = env.services()
+    set_knobs(env.url, fail_images=[f"pmis-local/web:{TAG_B}"])
+    try:
+        with pytest.raises(ReleaseFailed, match="rolled_back") as err:
+            run(env, TAG_B)
+    finally:
+        set_knobs(env.url, fail_images=[])
+    assert "pmis-local-web" in err.value.message
+    assert env.services() == before
+    latest = env.backend().list_releases(1)[0]
+    assert latest.status is ReleaseStatus.rolled_back
+    assert latest.rolled_back_to is not None and latest.rolled_back_to >= env.first.id
+
+
+def test_lock_contention_refuses_a_second_deployer(env: Env) -> None:
+    backend = env.backend()
+    assert backend.create_lock(LockInfo(holder="carol@ci-runner-7"))
+    try:
+        with pytest.raises(LockHeldError, match="carol@ci-runner-7") as err:
+            run(env, TAG_B)
+        assert "--wait" in (err.value.hint or "")
+        assert all(r.tag != TAG_B or r.status is not ReleaseStatus.in_progress for r in backend.list_releases())
+    finally:
+        env.backend().delete_lock()
+
+
+def test_a_canary_secret_never_appears_in_output_or_records(env: Env) -> None:
+    stored = env.aws().client("secretsmanager").get_secret_value(SecretId="pmis-local/azure-openai-key")["SecretString"]
+    assert stored == CANARY  # it really went through the deploy …
+    assert CANARY not in env.output  # … and never surfaced
+    assert all(CANARY not in r.model_dump_json() for r in env.backend().list_releases())
+
+
+def test_production_needs_yes(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CI", "true")
+    loaded = settings_for(env.url, "postgresql+psycopg://x@127.0.0.1:1/x", "production")
+    calls_before = len(env.backend().list_releases(100))
+    with pytest.raises(ConfirmationRefused, match="without --yes"):
+        deploy(loaded, DeployRequest(tag=TAG_A))
+    assert len(env.backend().list_releases(100)) == calls_before
