@@ -7,12 +7,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from sqlalchemy.orm import sessionmaker
 
 from app import health
 from app.db import make_engine
 from app.routers import packages, tasks
-from app.settings import Settings
+from app.settings import Settings, cors_origins
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -33,6 +34,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             engine.dispose()
 
     app = FastAPI(title="PMIS api", version="1.0.0", lifespan=lifespan)
+    # Middleware must exist before start-up, so the origins are read now (the rest at start-up).
+    origins = settings.cors_allow_origins if settings else cors_origins()
+    if origins:
+        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"], allow_headers=["*"])
     app.include_router(health.router)
     api = APIRouter(prefix="/api")
     api.include_router(packages.router)

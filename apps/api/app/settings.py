@@ -5,6 +5,7 @@ REDIS_URL      Celery broker / cache URL (redis:// or rediss://), optional for t
 AZURE_OPENAI_API_KEY  optional
 LOG_LEVEL      debug|info|warning|error (default info)
 ENVIRONMENT    local|staging|production (default local)
+CORS_ALLOW_ORIGINS  comma-separated origins allowed to call the api from a browser (the web app's URL)
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class Settings(BaseModel):
     azure_openai_api_key: SecretStr | None = None
     log_level: str = Field("INFO")
     environment: str = "local"
+    cors_allow_origins: list[str] = Field(default_factory=list)
 
     @field_validator("database_url", mode="before")
     @classmethod
@@ -49,4 +51,11 @@ class Settings(BaseModel):
             azure_openai_api_key=env.get("AZURE_OPENAI_API_KEY") or None,
             log_level=env.get("LOG_LEVEL", "INFO"),
             environment=env.get("ENVIRONMENT", "local"),
+            cors_allow_origins=cors_origins(env),
         )
+
+
+def cors_origins(environ: Mapping[str, str] | None = None) -> list[str]:
+    """CORS_ALLOW_ORIGINS split on commas (empty: no cross-origin browser access)."""
+    env = os.environ if environ is None else environ
+    return [o.strip().rstrip("/") for o in env.get("CORS_ALLOW_ORIGINS", "").split(",") if o.strip()]

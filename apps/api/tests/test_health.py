@@ -76,3 +76,12 @@ def test_stopped_database_is_503_fast_and_livez_stays_200(migrated_url: str, pg_
         assert livez.json() == {"status": "alive"}
         # and it recovers once the database is back (pool_pre_ping replaces dead connections)
         assert client.get("/health").status_code == 200
+
+
+def test_cors_lets_the_configured_web_origin_read_health(migrated_url: str) -> None:
+    settings = Settings(database_url=migrated_url, cors_allow_origins=["https://web.example.com"])
+    with TestClient(create_app(settings)) as client:
+        allowed = client.get("/health", headers={"Origin": "https://web.example.com"})
+        other = client.get("/health", headers={"Origin": "https://evil.example.com"})
+    assert allowed.headers["access-control-allow-origin"] == "https://web.example.com"
+    assert "access-control-allow-origin" not in other.headers

@@ -34,8 +34,10 @@ def test_from_env_reads_every_variable_and_hides_secrets() -> None:
             "AZURE_OPENAI_API_KEY": "key-123",
             "LOG_LEVEL": "debug",
             "ENVIRONMENT": "staging",
+            "CORS_ALLOW_ORIGINS": "https://web.example.com/, http://localhost:3000",
         }
     )
+    assert settings.cors_allow_origins == ["https://web.example.com", "http://localhost:3000"]
     assert settings.database_url.get_secret_value() == "postgresql+psycopg://app:s3cret@db/pmis"
     assert settings.log_level == "DEBUG"
     assert settings.environment == "staging"
@@ -46,5 +48,6 @@ def test_from_env_reads_every_variable_and_hides_secrets() -> None:
 def test_optional_variables_default_and_database_url_is_required() -> None:
     settings = Settings.from_env({"DATABASE_URL": "postgresql://u@h/d"})
     assert (settings.redis_url, settings.azure_openai_api_key, settings.log_level) == (None, None, "INFO")
+    assert settings.cors_allow_origins == []
     with pytest.raises(RuntimeError, match="DATABASE_URL is not set"):
         Settings.from_env({})

@@ -30,6 +30,8 @@ def test_broker_comes_from_celery_broker_url_then_redis_url(monkeypatch: pytest.
     monkeypatch.setenv("CELERY_BROKER_URL", "rediss://:token@cache:6379/0")
     tls_app = make_app()
     assert tls_app.conf.broker_use_ssl == {"ssl_cert_reqs": ssl.CERT_REQUIRED}
+    monkeypatch.setenv("CELERY_BROKER_URL", "rediss://:t@cache:6378/0?ssl_cert_reqs=required&ssl_ca_certs=/ca.pem")
+    assert not make_app().conf.broker_use_ssl  # the URL's own TLS parameters are used as given
 
 
 def test_database_url_is_required_and_normalised() -> None:
@@ -38,3 +40,27 @@ def test_database_url_is_required_and_normalised() -> None:
         settings.database_url({})
     with pytest.raises(RuntimeError, match="postgresql://"):
         settings.database_url({"DATABASE_URL": "mysql://u@h/d"})
+
+
+def test_health_listener_answers_on_port_only_when_port_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+    import socket
+    import urllib.request
+
+    from worker import health_server
+
+    monkeypatch.delenv("PORT", raising=False)
+    assert health_server.start_from_env() is None
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("PORT", str(port))
+    server = health_server.start_from_env()
+    assert server is not None
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+            assert response.status == 200
+            assert json.loads(response.read()) == {"status": "alive", "service": "worker"}
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -12,8 +12,9 @@ import ssl
 
 from celery import Celery
 from celery.schedules import crontab
+from celery.signals import worker_ready
 
-from worker import settings
+from worker import health_server, settings
 
 CHECK_OVERDUE = "worker.tasks.check_overdue_tasks"
 
@@ -33,10 +34,13 @@ def make_app() -> Celery:
             "check-overdue-tasks-daily": {"task": CHECK_OVERDUE, "schedule": crontab(minute="0", hour="0")},
         },
     )
-    if broker and broker.startswith("rediss://"):  # TLS (ElastiCache transit encryption, Memorystore)
+    if broker and broker.startswith("rediss://") and "ssl_cert_reqs=" not in broker:
+        # TLS (ElastiCache transit encryption, Memorystore) verified against the system CAs, unless the URL
+        # says how itself (?ssl_cert_reqs=required&ssl_ca_certs=/etc/pmis/redis-ca/ca.pem on GCP).
         celery.conf.broker_use_ssl = {"ssl_cert_reqs": ssl.CERT_REQUIRED}
     return celery
 
 
 logging.basicConfig(level=settings.log_level(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
 app = make_app()
+worker_ready.connect(health_server.start_from_env, weak=False)  # Cloud Run services probe $PORT
