@@ -188,6 +188,67 @@ def test_dry_run_of_a_converged_environment_plans_nothing(env: Provisioned) -> N
     assert aws.mutating_calls() == {}
 
 
+def run_task(task: object, *args: object, **kwargs: object) -> int:
+    """Run an invoke task in-process; its exit code (invoke.Exit) or 0."""
+    from invoke import Context
+    from invoke.exceptions import Exit
+
+    try:
+        task(Context(), *args, **kwargs)  # type: ignore[operator]
+    except Exit as exc:
+        return int(exc.code)
+    return 0
+
+
+@pytest.fixture
+def task_env(env: Provisioned, monkeypatch: pytest.MonkeyPatch) -> Provisioned:
+    """Tasks load settings themselves: point them at the module's emulator."""
+    monkeypatch.setenv("PMIS_AWS__ENDPOINT_URL", str(env.settings.aws.endpoint_url))
+    monkeypatch.setenv("PMIS_AWS__WAITER_DELAY_SECONDS", "1")
+    monkeypatch.delenv("AZURE_OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("PMIS_SECRETS__AZURE_OPENAI_API_KEY", raising=False)
+    return env
+
+
+def test_provision_task_exit_codes(task_env: Provisioned, capsys: pytest.CaptureFixture[str]) -> None:
+    from tasks.aws_tasks import provision_aws
+
+    assert run_task(provision_aws, dry_run=True) == 0
+    assert "no changes" in capsys.readouterr().out
+    aws = task_env.clients()
+    aws.client("logs").put_retention_policy(logGroupName="/ecs/pmis-local", retentionInDays=1)
+    try:
+        assert run_task(provision_aws, dry_run=True) == 2
+        assert "1 change(s) planned" in capsys.readouterr().out
+    finally:
+        aws.client("logs").put_retention_policy(
+            logGroupName="/ecs/pmis-local", retentionInDays=task_env.settings.aws.log_retention_days
+        )
+
+
+def test_secret_tasks_read_stdin_and_never_print(
+    task_env: Provisioned, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import io
+
+    from tasks.secret_tasks import list_, set_secret
+
+    key = "sk-never-printed-0123456789"
+    monkeypatch.setattr("sys.stdin", io.StringIO(key + "\n"))
+    assert run_task(set_secret, "azure-openai-key", from_stdin=True) == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO(key + "\n"))
+    assert run_task(set_secret, "azure-openai-key", from_stdin=True, dry_run=True) == 0
+    assert "no changes" in capsys.readouterr().out
+    monkeypatch.setattr("sys.stdin", io.StringIO("postgresql://x\n"))
+    assert run_task(set_secret, "database-url", from_stdin=True) == 1
+    assert "built by provisioning" in capsys.readouterr().err
+    assert run_task(list_) == 0
+    out = capsys.readouterr()
+    assert "pmis-local/azure-openai-key" in out.out and key not in out.out + out.err
+    sm = task_env.clients().client("secretsmanager")
+    assert sm.get_secret_value(SecretId="pmis-local/azure-openai-key")["SecretString"] == key
+
+
 def test_read_infra_only_reads(env: Provisioned) -> None:
     aws = env.clients(dry_run=True)  # any write would raise
     assert read_infra(aws, env.settings) == env.result.infra

@@ -1,0 +1,81 @@
+"""Dry-run provisioning makes no mutating AWS call — enforced by the boto3 layer — and the task's exit
+codes say whether changes are planned (2) or not (0)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pmis_deploy.aws.plan import apply
+from pmis_deploy.aws.provision import provision, read_infra
+from pmis_deploy.aws.session import AwsClients
+from pmis_deploy.config import Settings, load_settings
+from pmis_deploy.errors import DeployError, DryRunViolation, NotFound
+
+pytestmark = pytest.mark.integration
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def local_settings(endpoint: str) -> Settings:
+    settings = load_settings("local", environ={}).settings
+    settings.aws.endpoint_url = endpoint
+    settings.aws.waiter_delay_seconds = 1
+    return settings
+
+
+def our_security_groups(aws: AwsClients) -> list[str]:
+    groups = aws.client("ec2").describe_security_groups()["SecurityGroups"]
+    return [g["GroupName"] for g in groups if g["GroupName"].startswith("pmis-")]
+
+
+def test_dry_run_plans_everything_and_mutates_nothing(aws_endpoint: str) -> None:
+    settings = local_settings(aws_endpoint)
+    aws = AwsClients.for_settings(settings, dry_run=True)
+    result = provision(aws, settings, dry_run=True)
+    assert result.infra is None and result.dry_run
+    resources = {c.resource for c in result.changes}
+    for expected in (
+        "security group pmis-local-rds-sg",
+        "RDS instance pmis-local-postgres",
+        "replication group pmis-local-redis",
+        "ECR repository pmis-local/api",
+        "ECS cluster pmis-local",
+        "load balancer pmis-local-alb",
+        "IAM role pmis-local-task-execution",
+        "secret pmis-local/database-url",
+        "S3 bucket pmis-local-deploy-state-123456789012",
+        "dashboard pmis-local",
+    ):
+        assert expected in resources
+    assert aws.mutating_calls() == {}
+    assert sum(aws.calls.values()) > 20  # it did read
+    with pytest.raises(NotFound, match="not fully provisioned"):
+        read_infra(aws, settings)
+
+    # Were the planner to apply while planning, the boto3 layer refuses before sending anything.
+    with pytest.raises(DryRunViolation, match="refused the mutating AWS call ec2:CreateSubnet"):
+        apply(result.changes)
+    assert aws.mutating_calls() == {"ec2:CreateSubnet": 1}  # counted, refused, never sent
+    live = AwsClients.for_settings(settings)
+    assert our_security_groups(live) == []
+    private = live.client("ec2").describe_subnets(Filters=[{"Name": "tag:Name", "Values": ["pmis-local-private-*"]}])
+    assert private["Subnets"] == []
+
+
+def test_dry_run_needs_dry_run_clients(aws_endpoint: str) -> None:
+    settings = local_settings(aws_endpoint)
+    with pytest.raises(DeployError, match="needs AwsClients"):
+        provision(AwsClients.for_settings(settings), settings, dry_run=True)
+
+
+def test_cli_exit_code_2_when_changes_are_planned(aws_endpoint: str) -> None:
+    env = {**os.environ, "PMIS_AWS__ENDPOINT_URL": aws_endpoint, "COLUMNS": "200"}
+    env.pop("AZURE_OPENAI_API_KEY", None)
+    command = [str(Path(sys.executable).parent / "inv"), "provision.aws", "--dry-run"]
+    planned = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+    assert planned.returncode == 2, planned.stderr
+    assert "change(s) planned" in planned.stdout and "RDS instance pmis-local-postgres" in planned.stdout
