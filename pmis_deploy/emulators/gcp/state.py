@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from pmis_deploy.emulators.gcp.core import JSON, ApiError, now, op_id
+from pmis_deploy.emulators.gcp.core import JSON, ApiError, now, op_id, project_number
 
 REDACTED = "<redacted>"
 LOG_LIMIT = 5000
@@ -159,5 +159,10 @@ class Store:
         except (OSError, ValueError):
             return  # a torn or foreign file: start empty rather than refuse to start
         self.tables = data.get("tables", {})
+        for rows in self.tables.values():  # project numbers in later requests must map back to ids
+            for key in rows:
+                project = key.split("/", 1)[0]
+                if project and not project.isdigit() and "@" not in project:
+                    project_number(project)
         self.counters = data.get("counters", {})
         self.knobs.update(data.get("knobs", {}))

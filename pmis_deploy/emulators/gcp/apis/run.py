@@ -31,6 +31,7 @@ from pmis_deploy.emulators.gcp.core import (
     new_uid,
     not_found,
     now,
+    project_id,
     project_number,
     rand_suffix,
     set_policy,
@@ -415,13 +416,21 @@ def _job(call: Call, name: str) -> JSON:
     return job
 
 
-def _job_view(job: JSON) -> JSON:
+def _job_view(call: Call, job: JSON) -> JSON:
     out = copy.deepcopy(job)
-    out["status"] = {
-        **out.get("status", {}),
-        "observedGeneration": job["metadata"]["generation"],
-        "conditions": [_condition("Ready", "True")],
-    }
+    status = out.setdefault("status", {})
+    status.update(observedGeneration=job["metadata"]["generation"], conditions=[_condition("Ready", "True")])
+    latest = status.get("latestCreatedExecution")
+    if latest:
+        region = job["metadata"]["labels"][LOCATION_LABEL]
+        execution = call.store.table("run.executions").get(
+            f"{project_id(job['metadata']['namespace'])}/{region}/{latest['name']}"
+        )
+        if execution is not None and execution["_pending"] <= 0:
+            latest["completionStatus"] = "EXECUTION_FAILED" if execution["_failed"] else "EXECUTION_SUCCEEDED"
+            latest["completionTimestamp"] = execution["metadata"]["creationTimestamp"]
+        elif execution is not None:
+            latest["completionStatus"] = "EXECUTION_RUNNING"
     return out
 
 
@@ -440,19 +449,20 @@ def create_job(call: Call) -> Reply:
         "status": {"executionCount": 0},
     }
     table[_key(call, metadata["name"])] = job
-    return 200, _job_view(job)
+    return 200, _job_view(call, job)
 
 
 @router.route("GET", JOBS + "/jobs")
 def list_jobs(call: Call) -> Reply:
-    prefix = _key(call, "")
-    jobs = [_job_view(j) for k, j in sorted(call.store.table("run.jobs").items()) if k.startswith(prefix)]
+    # On the global host (`gcloud run jobs list` without --region) every region is listed.
+    prefix = _key(call, "") if call.region else f"{call.project('ns')}/"
+    jobs = [_job_view(call, j) for k, j in sorted(call.store.table("run.jobs").items()) if k.startswith(prefix)]
     return 200, _list("Job", jobs)
 
 
 @router.route("GET", JOBS + "/jobs/{name}")
 def get_job(call: Call) -> Reply:
-    return 200, _job_view(_job(call, call.p("name")))
+    return 200, _job_view(call, _job(call, call.p("name")))
 
 
 @router.route("PUT", JOBS + "/jobs/{name}")
@@ -469,7 +479,7 @@ def replace_job(call: Call) -> Reply:
     if spec != job["spec"]:
         metadata["generation"] += 1
         job["spec"] = spec
-    return 200, _job_view(job)
+    return 200, _job_view(call, job)
 
 
 @router.route("DELETE", JOBS + "/jobs/{name}")
