@@ -211,7 +211,8 @@ def migrate_step(rel: Release) -> Step:
             return
         ctx, versions = rel.ctx, rel.plan.infra.secret_versions
         job = _with_image(_resolve(rel.plan.jobs["migrate"], versions), rel.images.api)
-        ctx.gcloud.run(job.deploy_cmd(tag=None, no_traffic=False), timeout=SERVICE_TIMEOUT)
+        if "migrate" in rel.plan.jobs_to_deploy or any(v == PENDING for v in versions.values()):
+            ctx.gcloud.run(job.deploy_cmd(tag=None, no_traffic=False), timeout=SERVICE_TIMEOUT)
         if ctx.gcloud.embedded:  # the real migration, against the local PostgreSQL
             from pmis_deploy.localrun import run_migration
 
@@ -286,7 +287,12 @@ def health_check(rel: Release, r: Run, service: dict[str, Any]) -> None:
 
 def traffic_step(rel: Release) -> Step:
     def shift(r: Run) -> None:
-        moves = [c for c in TRAFFIC_SERVICES if c in rel.plan.deploy or c in rel.plan.move_traffic]
+        existed = rel.plan.current.services
+        moves = [
+            c
+            for c in TRAFFIC_SERVICES
+            if rel.plan.services[c].name in existed and (c in rel.plan.deploy or c in rel.plan.move_traffic)
+        ]  # a service created by this release already serves its only revision
         if not moves:
             return
         r.services_changed()
@@ -331,14 +337,16 @@ def worker_step(rel: Release) -> Step:
 
 def record_step(rel: Release) -> Step:
     def record(r: Run) -> None:
-        current = {**{c: run.serving(s)[0][0] for c, s in _current_by_component(rel).items() if run.serving(s)}}
-        current.update(rel.revisions)
-        r.record.services = current
-        for c in ("api", "web"):
-            svc = rel.plan.current.services.get(rel.plan.services[c].name)
-            url = (svc or {}).get("status", {}).get("url") or (rel.api_url if c == "api" else None)
-            if url:
-                r.record.urls[c] = url
+        now = {s["metadata"]["name"]: s for s in rel.ctx.gcloud.run(g.run_services_list()) or []}
+        for component, desired in rel.plan.services.items():
+            service = now.get(desired.name)
+            if not service:
+                continue
+            live = run.serving(service)
+            r.record.services[component] = live[0][0] if live else run.latest_revision(service)
+            url = service.get("status", {}).get("url")
+            if url and component in TRAFFIC_SERVICES:
+                r.record.urls[component] = url
         r.record.secret_versions = dict(rel.plan.infra.secret_versions)
 
     return Step("record", record)
