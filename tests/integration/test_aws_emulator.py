@@ -151,6 +151,32 @@ def test_force_new_deployment_starts_a_deployment_of_the_same_task_definition(cl
     assert service["deployments"][0]["id"] != old_id and service["deployments"][0]["taskDefinition"] == arn
 
 
+def test_scaling_changes_counts_without_a_new_deployment(cluster: Cluster) -> None:
+    cluster.create_service(cluster.task_definition())
+    deployment_id = cluster.poll_until(_completed)["deployments"][0]["id"]
+    service = cluster.ecs.update_service(cluster=cluster.name, service="api", desiredCount=3)["service"]
+    assert [d["id"] for d in service["deployments"]] == [deployment_id]
+    assert (service["desiredCount"], service["runningCount"]) == (3, 3)
+
+
+def test_services_stable_waiter_works(cluster: Cluster) -> None:
+    cluster.create_service(cluster.task_definition())
+    cluster.ecs.update_service(cluster=cluster.name, service="api", taskDefinition=cluster.task_definition("r:2"))
+    cluster.ecs.get_waiter("services_stable").wait(
+        cluster=cluster.name, services=["api"], WaiterConfig={"Delay": 0.01, "MaxAttempts": 5}
+    )
+    assert _completed(cluster.poll())
+
+
+def test_list_tasks_by_service_excludes_other_tasks(cluster: Cluster) -> None:
+    cluster.create_service(cluster.task_definition(environment=FAIL))
+    cluster.poll()
+    one_off = _run(cluster, cluster.task_definition())
+    by_service = cluster.ecs.list_tasks(cluster=cluster.name, serviceName="api")["taskArns"]
+    assert by_service and one_off not in by_service
+    assert one_off in cluster.ecs.list_tasks(cluster=cluster.name)["taskArns"]
+
+
 def test_rollout_speed_is_a_knob(cluster: Cluster, knobs: Callable[..., Any]) -> None:
     knobs(rollout_polls=0)
     created = cluster.create_service(cluster.task_definition())
