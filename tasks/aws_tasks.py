@@ -8,7 +8,9 @@ from __future__ import annotations
 from invoke import Context, task
 from invoke.exceptions import Exit
 
-from tasks._common import DRY_RUN_HELP, ENV_HELP, YES_HELP, load, reported
+from tasks._common import DRY_RUN_HELP, ENV_HELP, JSON_HELP, YES_HELP, load, reported
+
+WAIT_HELP = "if another release holds the lock, wait up to this many seconds for it"
 
 
 @task(name="aws", help={"env": ENV_HELP, "dry_run": DRY_RUN_HELP, "yes": YES_HELP})
@@ -22,6 +24,80 @@ def provision_aws(c: Context, env: str | None = None, dry_run: bool = False, yes
         raise Exit(code=2)
 
 
+@task(
+    name="aws",
+    help={
+        "env": ENV_HELP,
+        "tag": "deploy this already-built image tag (default: build the current commit, tagged by its SHA)",
+        "dry_run": DRY_RUN_HELP,
+        "yes": YES_HELP,
+        "skip_checks": "skip the checklist gate; the REASON is recorded in the release",
+        "allow_dirty": "allow uncommitted changes outside local (the tag says -dirty)",
+        "wait": WAIT_HELP,
+    },
+)
+def deploy_aws(
+    c: Context,
+    env: str | None = None,
+    tag: str | None = None,
+    dry_run: bool = False,
+    yes: bool = False,
+    skip_checks: str | None = None,
+    allow_dirty: bool = False,
+    wait: int = 0,
+) -> None:
+    """Release to ECS: lock, gate, build/push, provision, migrate, roll out, health check, record."""
+    with reported():
+        from pmis_deploy import console
+        from pmis_deploy.aws.deploy import DeployRequest, deploy
+        from pmis_deploy.pipeline import render_summary
+
+        request = DeployRequest(tag, dry_run, yes, skip_checks, allow_dirty, float(wait))
+        record, code = deploy(load(env), request)
+        console.result(render_summary(record, dry_run=dry_run))
+    if code:
+        raise Exit(code=code)
+
+
+@task(
+    name="aws",
+    help={
+        "env": ENV_HELP,
+        "to": "release id to restore (default: the previous good one)",
+        "dry_run": DRY_RUN_HELP,
+        "yes": YES_HELP,
+        "wait": WAIT_HELP,
+    },
+)
+def rollback_aws(
+    c: Context, env: str | None = None, to: str | None = None, dry_run: bool = False, yes: bool = False, wait: int = 0
+) -> None:
+    """Put every ECS service back on a previous good release's task definitions and wait."""
+    with reported():
+        from pmis_deploy import console
+        from pmis_deploy.aws.rollback import RollbackRequest, rollback
+        from pmis_deploy.pipeline import render_summary
+
+        record, code = rollback(load(env), RollbackRequest(to, dry_run, yes, float(wait)))
+        console.result(render_summary(record, dry_run=dry_run))
+    if code:
+        raise Exit(code=code)
+
+
+@task(name="aws", help={"env": ENV_HELP, "json": JSON_HELP})
+def status_aws(c: Context, env: str | None = None, json: bool = False) -> None:
+    """ECS services (running/desired, rollout), the current release and recent releases."""
+    with reported():
+        from pmis_deploy.aws.session import AwsClients
+        from pmis_deploy.aws.status import collect, render
+
+        settings = load(env).settings
+        render(collect(AwsClients.for_settings(settings), settings), as_json=json)
+
+
 BY_NAMESPACE = {
     "provision": provision_aws,
+    "deploy": deploy_aws,
+    "rollback": rollback_aws,
+    "status": status_aws,
 }

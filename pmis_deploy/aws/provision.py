@@ -79,7 +79,8 @@ def provision(aws: AwsClients, settings: Settings, *, dry_run: bool = False) -> 
     if dry_run and not aws.dry_run:
         raise DeployError("dry-run provisioning needs AwsClients(dry_run=True)", hint="this is a bug in the caller")
     c = _Converger(aws, settings, dry_run)
-    c.aws.account_id()
+    account_id = aws.account_id()
+    bucket = naming.state_bucket(settings, account_id)
 
     def network_stage() -> network.Network:
         changes, ids = network.plan(aws, settings)
@@ -98,7 +99,7 @@ def provision(aws: AwsClients, settings: Settings, *, dry_run: bool = False) -> 
             ),
             "ecr": lambda: (c.run(registry.plan(aws, settings)), None),
             "cluster": lambda: (c.run(cluster.plan(aws, settings)), None),
-            "state": lambda: (c.run(state_bucket.plan(aws, settings)), None),
+            "state": lambda: (c.run(state_bucket.plan(aws, settings, bucket)), None),
         }
         with ThreadPoolExecutor(max_workers=len(jobs), thread_name_prefix="provision") as pool:
             futures = {name: pool.submit(job) for name, job in jobs.items()}
@@ -115,7 +116,6 @@ def provision(aws: AwsClients, settings: Settings, *, dry_run: bool = False) -> 
         c.notes += notes
 
     c.stage("secrets", secrets_stage)
-    account_id = aws.account_id()
 
     def iam_stage() -> None:
         repos = registry.describe(aws, settings)
@@ -156,7 +156,7 @@ def provision(aws: AwsClients, settings: Settings, *, dry_run: bool = False) -> 
         c.changes += c.run(scaling.plan(aws, settings, cluster_name))
 
     c.stage("api autoscaling", scaling_stage)
-    infra = None if dry_run else read_infra(aws, settings)
+    infra = None if dry_run else read_infra(aws, settings, account_id=account_id)
     return ProvisionResult(infra=infra, changes=c.changes, notes=c.notes, dry_run=dry_run)
 
 
@@ -177,18 +177,19 @@ def _read_store(read: Callable[..., T], aws: AwsClients, settings: Settings, dry
         return None
 
 
-def read_infra(aws: AwsClients, settings: Settings) -> AwsInfra:
+def read_infra(aws: AwsClients, settings: Settings, *, account_id: str | None = None) -> AwsInfra:
     """The provisioned infrastructure, by reads only (about 25 describe calls, no waiting).
 
     Raises NotFound naming what is missing when the environment has not been provisioned.
     """
+    account_id = account_id or aws.account_id()
     net = network.read(aws, settings)
     cluster_name, cluster_arn = cluster.read(aws, settings)
     execution_role, task_role = iam.read(aws, settings)
     repos = registry.read(aws, settings)
     secret_arns = secrets.arns(aws, settings)
     lb = loadbalancer.read(aws, settings)
-    bucket = state_bucket.bucket_name(aws, settings)
+    bucket = naming.state_bucket(settings, account_id)
     values: dict[str, Any] = {
         "private subnets": net.private_subnet_ids,
         "security groups": net.security_groups,
@@ -199,6 +200,7 @@ def read_infra(aws: AwsClients, settings: Settings) -> AwsInfra:
         "secrets": secret_arns,
         "load balancer": lb.arn,
         "target groups": lb.target_groups,
+        "state bucket": bucket if state_bucket.bucket_exists(aws, bucket) else f"<new {bucket}>",
     }
     missing = [k for k, v in values.items() if _has_placeholder(v)]
     if missing:
@@ -209,7 +211,7 @@ def read_infra(aws: AwsClients, settings: Settings) -> AwsInfra:
     return AwsInfra(
         environment=settings.environment.value,
         region=settings.aws.region,
-        account_id=aws.account_id(),
+        account_id=account_id,
         vpc_id=net.vpc_id,
         private_subnet_ids=net.private_subnet_ids,
         public_subnet_ids=net.public_subnet_ids,

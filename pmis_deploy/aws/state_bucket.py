@@ -36,7 +36,8 @@ def bucket_name(aws: AwsClients, settings: Settings) -> str:
     return naming.state_bucket(settings, aws.account_id())
 
 
-def _exists(aws: AwsClients, name: str) -> bool:
+def bucket_exists(aws: AwsClients, name: str) -> bool:
+    """Whether the bucket exists (and is ours to read)."""
     try:
         aws.client("s3").head_bucket(Bucket=name)
     except Exception as exc:
@@ -59,7 +60,7 @@ def plan(aws: AwsClients, settings: Settings, name: str | None = None) -> list[C
     s3 = aws.client("s3")
     name = name or bucket_name(aws, settings)
     changes: list[Change] = []
-    exists = _exists(aws, name)
+    exists = bucket_exists(aws, name)
     if not exists:
 
         def create() -> None:

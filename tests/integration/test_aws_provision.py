@@ -255,6 +255,33 @@ def test_read_infra_only_reads(env: Provisioned) -> None:
     assert aws.mutating_calls() == {}
 
 
+def test_configured_private_subnets_are_used_as_they_are(env: Provisioned) -> None:
+    from pmis_deploy.aws import network
+
+    infra = env.result.infra
+    assert infra is not None
+    settings = env.settings.model_copy(deep=True)
+    settings.aws.network.private_subnet_ids = list(infra.private_subnet_ids)
+    aws = env.clients(dry_run=True)
+    changes, _ = network.plan(aws, settings)
+    assert changes == []  # no subnet, NAT or route table of ours is planned; security groups converged
+    assert network.read(aws, settings).private_subnet_ids == infra.private_subnet_ids
+    settings.aws.network.private_subnet_ids = list(infra.private_subnet_ids[:1])
+    with pytest.raises(rules.RuleViolation, match="at least 2 AZs"):
+        network.plan(aws, settings)
+
+
+def test_a_cidr_taken_by_another_subnet_is_refused(env: Provisioned) -> None:
+    from pmis_deploy.aws import network
+    from pmis_deploy.errors import ConfigError
+
+    settings = env.settings.model_copy(deep=True)
+    taken = env.clients().client("ec2").describe_subnets(SubnetIds=[env.result.infra.public_subnet_ids[0]])  # type: ignore[union-attr]
+    settings.aws.network.private_subnet_cidrs = [taken["Subnets"][0]["CidrBlock"], "172.31.240.0/20"]
+    with pytest.raises(ConfigError, match="is already used by subnet"):
+        network.plan(env.clients(dry_run=True), settings)
+
+
 def test_drift_is_converged_back(env: Provisioned) -> None:
     aws = env.clients()
     sg = env.result.infra.security_groups  # type: ignore[union-attr]
