@@ -22,7 +22,6 @@ from pmis_deploy.checks.tools import find_tool, missing
 
 SEVERITY_ORDER = ("info", "low", "moderate", "high", "critical")
 PIP_AUDIT_ARGS = ("--no-deps", "--disable-pip", "--format", "json", "--progress-spinner", "off")
-TIMEOUT = 600.0
 _NETWORK_ERROR = re.compile(
     r"(NameResolutionError|ConnectionError|Max retries exceeded|timed out|ENOTFOUND|ECONNREFUSED|EAI_AGAIN|"
     r"ETIMEDOUT|getaddrinfo|Network is unreachable)",
@@ -63,7 +62,11 @@ def pip_audit(ctx: CheckContext, label: str, requirements: Path) -> SubCheck:
         req = Path(tmp) / "requirements.txt"
         req.write_text("\n".join(pinned) + "\n")
         res = ctx.runner.run(
-            [tool, "-r", str(req), *PIP_AUDIT_ARGS], mutating=False, check=False, cwd=ctx.root, timeout=TIMEOUT
+            [tool, "-r", str(req), *PIP_AUDIT_ARGS],
+            mutating=False,
+            check=False,
+            cwd=ctx.root,
+            timeout=ctx.settings.checks.tool_timeout_seconds,
         )
     sub = parse_pip_audit(name, res.stdout, res.stderr, res.returncode)
     if notes:
@@ -81,7 +84,11 @@ def pip_audit_environment(ctx: CheckContext) -> SubCheck:
         req = Path(tmp) / "requirements.txt"
         req.write_text("\n".join(installed_pins()) + "\n")
         res = ctx.runner.run(
-            [tool, "-r", str(req), *PIP_AUDIT_ARGS], mutating=False, check=False, cwd=ctx.root, timeout=TIMEOUT
+            [tool, "-r", str(req), *PIP_AUDIT_ARGS],
+            mutating=False,
+            check=False,
+            cwd=ctx.root,
+            timeout=ctx.settings.checks.tool_timeout_seconds,
         )
     return parse_pip_audit(name, res.stdout, res.stderr, res.returncode)
 
@@ -178,7 +185,11 @@ def npm_audit(ctx: CheckContext, web: Path, threshold: Severity) -> SubCheck:
     if tool is None:
         return SubCheck(name, Outcome.UNAVAILABLE, missing("npm"))
     res = ctx.runner.run(
-        [tool, "audit", "--json", "--package-lock-only"], mutating=False, check=False, cwd=web, timeout=TIMEOUT
+        [tool, "audit", "--json", "--package-lock-only"],
+        mutating=False,
+        check=False,
+        cwd=web,
+        timeout=ctx.settings.checks.tool_timeout_seconds,
     )
     return parse_npm_audit(name, res.stdout, res.stderr, res.returncode, threshold)
 

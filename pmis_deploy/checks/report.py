@@ -9,12 +9,16 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pmis_deploy.checks.outcome import CheckContext, CheckResult, Outcome, Verdict
 from pmis_deploy.checks.registry import Item
 from pmis_deploy.checks.settings import Waiver
 from pmis_deploy.errors import DeployError, ToolMissingError
+
+if TYPE_CHECKING:
+    from pmis_deploy.config import LoadedSettings
+    from pmis_deploy.shell import Runner
 
 MAX_WORKERS = 4  # the checks mostly wait on subprocesses; more would only contend for the CPU
 
@@ -157,3 +161,36 @@ def apply_waivers(result: CheckResult, waivers: Sequence[Waiver], today: dt.date
     ).strip()
     result.outcome = Outcome.WAIVED
     return result
+
+
+def run_named(
+    loaded: LoadedSettings,
+    names: Sequence[str],
+    *,
+    json_path: str | None = None,
+    images: Sequence[str] = (),
+    runner: Runner | None = None,
+) -> Report:
+    """What `inv checks.<name>` does: run, show the table, write JSON when asked.
+
+    `images` are `service=ref@sha256:…` strings (the release's images for checks.images).
+    """
+    from pmis_deploy.checks.registry import resolve
+    from pmis_deploy.errors import ConfigError
+    from pmis_deploy.shell import Runner
+
+    refs: dict[str, str] = {}
+    for spec in images:
+        service, sep, ref = spec.partition("=")
+        if not sep or not service or not ref:
+            raise ConfigError(f"--image {spec!r}: expected SERVICE=IMAGE@sha256:DIGEST", hint="--image api=…@sha256:…")
+        refs[service] = ref
+    items = resolve(names)
+    ctx = CheckContext(loaded.root, loaded.settings, runner or Runner(), images=refs)
+    report = run_checks(items, ctx)
+    report.render()
+    if json_path:
+        from pmis_deploy import console
+
+        console.info(f"wrote {report.write_json(json_path)}")
+    return report

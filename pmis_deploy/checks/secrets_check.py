@@ -22,7 +22,6 @@ BASELINE = ".secrets.baseline"
 PLUGINS = Path(__file__).with_name("secret_plugins.py")
 _ENV_FILE = re.compile(r"(^|/)\.env(\.[^/]+)?$")
 _ENV_TEMPLATES = (".example", ".sample", ".template", ".dist")
-TIMEOUT = 300.0
 
 
 def tracked_files(ctx: CheckContext) -> list[str] | None:
@@ -68,7 +67,13 @@ def check(ctx: CheckContext) -> Verdict:
             console.info(
                 f"$ {Path(tool).name} scan --no-verify --plugin secret_plugins.py <{len(files)} tracked files>"
             )
-        res = quiet.run(scan_argv(tool, files), mutating=False, check=False, cwd=ctx.root, timeout=TIMEOUT)
+        res = quiet.run(
+            scan_argv(tool, files),
+            mutating=False,
+            check=False,
+            cwd=ctx.root,
+            timeout=ctx.settings.checks.tool_timeout_seconds,
+        )
         if not res.ok:
             tail = res.stderr.strip().splitlines()[-3:]
             return Verdict(Outcome.FAIL, f"detect-secrets failed (exit {res.returncode}): " + " | ".join(tail))
@@ -144,7 +149,9 @@ def update_baseline(ctx: CheckContext) -> Path:
     argv = scan_argv(tool, files)
     if path.is_file():
         argv[2:2] = ["--baseline", BASELINE]
-    res = dataclasses.replace(ctx.runner, echo=False).run(argv, mutating=True, cwd=ctx.root, timeout=TIMEOUT)
+    res = dataclasses.replace(ctx.runner, echo=False).run(
+        argv, mutating=True, cwd=ctx.root, timeout=ctx.settings.checks.tool_timeout_seconds
+    )
     text = path.read_text() if path.is_file() and "--baseline" in argv else res.stdout
     data = json.loads(text)
     for plugin in data.get("plugins_used", []):  # keep the baseline portable: the plugin path relative
