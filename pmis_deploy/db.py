@@ -132,10 +132,17 @@ def normalise_url(url: str) -> str:
 
 
 def display_url(url: str) -> str:
-    """The URL with its password hidden (safe to print)."""
+    """user@host:port/database: which database, without the password or the scheme (safe to print).
+
+    Not the whole URL: the settings register a whole secret URL for redaction, which would mask it all.
+    """
     from sqlalchemy.engine import make_url
 
-    return make_url(url).render_as_string(hide_password=True)
+    parsed = make_url(url)
+    user = f"{parsed.username}@" if parsed.username else ""
+    host = parsed.host or parsed.query.get("host") or "localhost"
+    port = f":{parsed.port}" if parsed.port else ""
+    return f"{user}{host}{port}/{parsed.database or ''}"
 
 
 # --- Alembic plumbing --------------------------------------------------------------------------------

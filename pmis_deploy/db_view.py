@@ -17,6 +17,7 @@ def outcome(done: MigrationOutcome, url: str) -> None:
         success(f"no changes: the database is already at {_revs(done.before)}")
     elif done.planned:
         result(f"would {done.direction} {_revs(done.before)} → {_revs(done.after)}: {', '.join(done.applied)}")
+        return
     else:
         success(f"{done.direction}d {_revs(done.before)} → {_revs(done.after)} (ran {', '.join(done.applied)})")
     result(f"revision: {_revs(done.after)}")

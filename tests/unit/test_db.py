@@ -23,7 +23,9 @@ def test_other_environments_read_database_url_and_register_its_password() -> Non
     url = db.resolve_database_url(settings, environ={"DATABASE_URL": "postgres://app:Zq9%40secretpw@db.internal/pmis"})
     assert url == "postgresql+psycopg://app:Zq9%40secretpw@db.internal/pmis"
     assert "Zq9@secretpw" not in redact("leaked Zq9@secretpw")  # the decoded password is registered
-    assert db.display_url(url) == "postgresql+psycopg://app:***@db.internal/pmis"
+    assert db.display_url(url) == "app@db.internal/pmis"
+    socket_url = "postgresql+psycopg://app:pw@/pmis?host=/cloudsql/p:r:i"
+    assert db.display_url(socket_url) == "app@/cloudsql/p:r:i/pmis"
 
 
 def test_missing_database_url_names_the_variable_and_the_secret() -> None:
