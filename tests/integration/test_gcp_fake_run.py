@@ -78,3 +78,41 @@ def test_run_deploy_candidate_promote_and_failures(gcloud_cli, gcp_fake):
     assert service["status"]["latestReadyRevisionName"] == rev2
     assert service["status"]["latestCreatedRevisionName"] not in (rev1, rev2)
     assert sum(t.get("percent", 0) for t in service["status"]["traffic"] if t["revisionName"] == rev2) == 100
+
+
+def test_run_jobs_create_deploy_execute_and_fail(gcloud_cli, gcp_fake):
+    gcloud_cli(
+        "run",
+        "jobs",
+        "create",
+        "migrate",
+        f"--image={IMAGE}:v1",
+        REGION,
+        "--command=alembic",
+        "--args=upgrade,head",
+        "--set-secrets=DB_PASSWORD=db-password:latest",
+        "--set-cloudsql-instances=pmis-local:us-central1:db1",
+    )
+    gcloud_cli("run", "jobs", "deploy", "migrate", f"--image={IMAGE}:v2", REGION)
+    job = gcloud_cli("run", "jobs", "describe", "migrate", REGION).data
+    assert job["metadata"]["generation"] == 2
+    container = job["spec"]["template"]["spec"]["template"]["spec"]["containers"][0]
+    assert (container["image"], container["command"], container["args"]) == (
+        f"{IMAGE}:v2",
+        ["alembic"],
+        ["upgrade", "head"],
+    )
+
+    ok = gcloud_cli("run", "jobs", "execute", "migrate", REGION, "--wait")
+    assert ok.rc == 0
+    gcp_fake.set_knob("fail_job_executions", {"migrate": "alembic: relation already exists"})
+    failed = gcloud_cli("run", "jobs", "execute", "migrate", REGION, "--wait", check=False)
+    assert failed.rc == 1
+    assert "The execution failed" in failed.stderr
+
+    executions = gcloud_cli("run", "jobs", "executions", "list", "--job=migrate", REGION).data
+    completed = [next(c for c in e["status"]["conditions"] if c["type"] == "Completed") for e in executions]
+    assert [c["status"] for c in completed] == ["False", "True"]
+    assert completed[0]["message"] == "alembic: relation already exists"
+    job = gcloud_cli("run", "jobs", "describe", "migrate", REGION).data
+    assert job["status"]["latestCreatedExecution"]["completionStatus"] == "EXECUTION_FAILED"
