@@ -182,3 +182,59 @@ def test_production_needs_yes(env: Env, monkeypatch: pytest.MonkeyPatch) -> None
     with pytest.raises(ConfirmationRefused, match="without --yes"):
         deploy(loaded, DeployRequest(tag=TAG_A))
     assert len(env.backend().list_releases(100)) == calls_before
+
+
+def inv(env: Env, *args: str) -> Any:
+    """Run an `inv` task in a subprocess against the module's environment."""
+    import json
+    import os
+    import subprocess
+
+    variables = {
+        **os.environ,
+        "PMIS_AWS__ENDPOINT_URL": env.url,
+        "PMIS_LOCAL__DATABASE_URL": env.loaded.settings.local.database_url.get_secret_value(),
+        "PMIS_LOCAL__API_PORT": str(env.loaded.settings.local.api_port),
+    }
+    done = subprocess.run(
+        [str(env.loaded.root / ".venv" / "bin" / "inv"), *args],
+        cwd=env.loaded.root,
+        env=variables,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout) if "--json" in args else done.stdout
+
+
+def test_rollback_restores_the_previous_good_release_by_record(env: Env) -> None:
+    """A good release B, then rollback.aws: every service returns to A's task definitions (not revision - 1)."""
+    from pmis_deploy.aws.rollback import RollbackRequest, rollback
+    from pmis_deploy.errors import NotFound
+
+    a_services = env.services()
+    b, _, _ = run(env, TAG_B)
+    assert b.status is ReleaseStatus.succeeded and env.services() != a_services
+
+    plan, code = rollback(
+        env.loaded, RollbackRequest(dry_run=True), aws=AwsClients.for_settings(env.loaded.settings, dry_run=True)
+    )
+    assert code == 2 and len(plan.changes) == 4 and env.services() != a_services
+
+    failed = next(r for r in env.backend().list_releases(100) if r.status is ReleaseStatus.failed)
+    with pytest.raises(NotFound, match="only a good release"):
+        rollback(env.loaded, RollbackRequest(to=failed.id))
+
+    record, code = rollback(env.loaded, RollbackRequest())
+    assert code == 0 and record.status is ReleaseStatus.rollback
+    assert env.services() == a_services
+    assert record.tag == TAG_A and record.rolled_back_to is not None
+
+    status = inv(env, "status.aws", "--json")
+    assert {s["rollout"] for s in status["services"]} == {"COMPLETED"}
+    assert all(s["running"] == s["desired"] for s in status["services"])
+    assert status["current_release"] == record.id and status["lock"] is None
+    listed = inv(env, "releases.list", "--json", "--limit", "3")
+    assert listed[0]["id"] == record.id and listed[0]["status"] == "rollback"
