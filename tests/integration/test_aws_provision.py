@@ -7,6 +7,7 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import pytest
@@ -179,6 +180,30 @@ def test_second_run_makes_no_mutating_call(env: Provisioned) -> None:
     assert result.changes == []
     assert aws.mutating_calls() == {}
     assert result.infra == env.result.infra
+
+
+def test_rds_elasticache_and_ecr_converge_concurrently(env: Provisioned, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each of the three steps waits at a barrier that only opens when all three are inside it at once."""
+    import threading
+
+    from pmis_deploy.aws import cache, database, registry
+
+    barrier = threading.Barrier(3, timeout=60)
+    threads: dict[str, str] = {}
+
+    def meeting(name: str, original: Any) -> Any:
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            threads[name] = threading.current_thread().name
+            barrier.wait()  # BrokenBarrierError (test failure) if the steps ran one after another
+            return original(*args, **kwargs)
+
+        return wrapped
+
+    monkeypatch.setattr(database, "plan", meeting("rds", database.plan))
+    monkeypatch.setattr(cache, "plan", meeting("redis", cache.plan))
+    monkeypatch.setattr(registry, "plan", meeting("ecr", registry.plan))
+    assert provision(env.clients(), env.settings).changes == []
+    assert len(set(threads.values())) == 3 and all(t.startswith("provision") for t in threads.values())
 
 
 def test_dry_run_of_a_converged_environment_plans_nothing(env: Provisioned) -> None:
