@@ -235,6 +235,7 @@ class FakeGcp:
         """Set one knob (see state.Knobs for the names)."""
         with self.store.lock:
             self.store.knobs.update({name: value})
+            self.store.save()
 
     def reset(self) -> None:
         """Forget every resource, request and knob."""
