@@ -23,6 +23,7 @@ from typing import Any
 
 KNOBS_ENV = "PMIS_EMULATOR_KNOBS"  # JSON object of knobs applied when the server starts
 CONTROL_PREFIX = "/pmis-emulator/"
+READY_WAIT_SECONDS = 120.0
 STARTED_AT = time.time()
 
 
@@ -113,15 +114,23 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 class ControlApp:
     """WSGI middleware: answers /pmis-emulator/*, resets knobs on moto's reset, passes the rest on."""
 
-    def __init__(self, app: WsgiApp, resources: Callable[[], dict[str, int]] | None = None) -> None:
+    def __init__(
+        self,
+        app: WsgiApp,
+        resources: Callable[[], dict[str, int]] | None = None,
+        ready: threading.Event | None = None,
+    ) -> None:
         self.app = app
         self.resources = resources or dict
+        self.ready = ready  # set once the ECS extension is installed; AWS requests wait for it
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "GET")
         if path.startswith(CONTROL_PREFIX) or path == CONTROL_PREFIX.rstrip("/"):
             return self._control(path, method, environ, start_response)
+        if self.ready is not None and not self.ready.wait(timeout=READY_WAIT_SECONDS):
+            return _reply(start_response, "503 Service Unavailable", {"error": "the emulator is still starting"})
         if path.rstrip("/") == "/moto-api/reset" and method == "POST":
             reset_knobs()
         with emulating():  # moto builds the whole response inside this call

@@ -13,19 +13,47 @@ import logging
 import os
 import signal
 import sys
+import threading
 from typing import Any
 
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from pmis_deploy.emulators import aws_control, aws_ecs
+from pmis_deploy.emulators import aws_control
 
 
-def application() -> aws_control.ControlApp:
-    """moto's WSGI app with the ECS extension installed and the control API in front."""
-    aws_ecs.install()
-    return aws_control.ControlApp(DomainDispatcherApplication(create_backend_app), resources=aws_ecs.resource_counts)
+def application(*, background: bool = False) -> aws_control.ControlApp:
+    """moto's WSGI app with the ECS extension installed and the control API in front.
+
+    background=True answers the readiness probe at once and installs the extension (which imports
+    moto's ECS and EC2 models, most of the start-up time) in a thread; other requests wait for it.
+    """
+    ready = threading.Event()
+
+    def prepare() -> None:
+        try:
+            from pmis_deploy.emulators import aws_ecs
+
+            aws_ecs.install()
+        except Exception:
+            logging.exception("the ECS extension failed to install; stopping")
+            os._exit(70)
+        ready.set()
+
+    def resources() -> dict[str, int]:
+        if not ready.is_set():
+            return {}
+        from pmis_deploy.emulators import aws_ecs
+
+        return aws_ecs.resource_counts()
+
+    app = aws_control.ControlApp(DomainDispatcherApplication(create_backend_app), resources=resources, ready=ready)
+    if background:
+        threading.Thread(target=prepare, name="ecs-extension", daemon=True).start()
+    else:
+        prepare()
+    return app
 
 
 class QuietRequestHandler(MotoRequestHandler):
@@ -59,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     aws_control.knobs_from_environment()
     handler = MotoRequestHandler if args.verbose else QuietRequestHandler
-    server = make_server(args.host, args.port, application(), threaded=True, request_handler=handler)
+    server = make_server(args.host, args.port, application(background=True), threaded=True, request_handler=handler)
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     print(f"pmis embedded AWS (moto, extended ECS) on http://{args.host}:{args.port} pid {os.getpid()}", flush=True)

@@ -143,3 +143,15 @@ def test_extension_applies_only_while_emulating() -> None:
     assert extended["deploymentConfiguration"]["deploymentCircuitBreaker"] == breaker["deploymentCircuitBreaker"]
     assert extended["deployments"][0]["rolloutState"] == "IN_PROGRESS"
     assert json.dumps(extended, default=str)  # serialisable as boto3 returns it
+
+
+def test_probe_answers_while_aws_requests_wait_for_the_extension(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    monkeypatch.setattr(aws_control, "READY_WAIT_SECONDS", 0.01)
+    ready = threading.Event()
+    client = Client(ControlApp(_inner, ready=ready))
+    assert client.get("/pmis-emulator/").status_code == 200
+    assert client.post("/").status_code == 503
+    ready.set()
+    assert client.post("/").get_data(as_text=True) == "moto saw /"
