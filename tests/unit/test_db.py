@@ -62,5 +62,5 @@ def test_diffs_render_as_one_readable_line() -> None:
     table = sa.Table("tasks", sa.MetaData(), sa.Column("legacy", sa.Integer))
     assert db._describe(("remove_column", None, "tasks", table.c.legacy)) == "remove_column tasks.legacy"
     assert db._describe(("add_table", table)) == "add_table tasks"
-    modify = ("modify_type", None, "tasks", "title", {}, sa.String(64), sa.String(255))
+    modify: tuple[object, ...] = ("modify_type", None, "tasks", "title", {}, sa.String(64), sa.String(255))
     assert db._describe(modify) == "modify_type tasks.title: String(length=64) → String(length=255)"
