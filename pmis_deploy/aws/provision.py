@@ -124,6 +124,8 @@ def provision(aws: AwsClients, settings: Settings, *, dry_run: bool = False) -> 
             for s in naming.SERVICES
         ]
         secret_arns = list(secrets.arns(aws, settings).values())
+        if db is not None:  # the RDS-managed master secret: lets tasks read rotated credentials directly
+            secret_arns.append(db.master_secret_arn)
         c.changes += c.run(
             iam.plan(aws, settings, account_id=account_id, repository_arns=repo_arns, secret_arns=secret_arns)
         )
@@ -188,6 +190,8 @@ def read_infra(aws: AwsClients, settings: Settings, *, account_id: str | None = 
     execution_role, task_role = iam.read(aws, settings)
     repos = registry.read(aws, settings)
     secret_arns = secrets.arns(aws, settings)
+    instance = database.describe_instance(aws, settings) or {}
+    master_secret = str((instance.get("MasterUserSecret") or {}).get("SecretArn", ""))
     lb = loadbalancer.read(aws, settings)
     bucket = naming.state_bucket(settings, account_id)
     values: dict[str, Any] = {
@@ -229,6 +233,7 @@ def read_infra(aws: AwsClients, settings: Settings, *, account_id: str | None = 
         state_bucket=bucket,
         extra={
             "db_instance": naming.db_instance(settings),
+            "db_master_secret_arn": master_secret,  # RDS-managed {"username","password"}; rotated by RDS
             "replication_group": naming.replication_group(settings),
             "api_service": naming.ecs_service(settings, "api"),
         },

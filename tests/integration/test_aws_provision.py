@@ -171,7 +171,10 @@ def test_registry_cluster_logs_bucket_and_load_balancer(env: Provisioned) -> Non
     role = aws.client("iam").get_role_policy(RoleName="pmis-local-task-execution", PolicyName="read-secrets")
     document = role["PolicyDocument"]
     document = json.loads(unquote(document)) if isinstance(document, str) else document
-    assert sorted(document["Statement"][0]["Resource"]) == sorted(env.result.infra.secrets.values())  # type: ignore[union-attr]
+    infra = env.result.infra
+    assert infra is not None and infra.extra["db_master_secret_arn"].startswith("arn:aws:secretsmanager:")
+    readable = [*infra.secrets.values(), infra.extra["db_master_secret_arn"]]
+    assert sorted(document["Statement"][0]["Resource"]) == sorted(readable)  # exactly these, no wildcard
 
 
 def test_second_run_makes_no_mutating_call(env: Provisioned) -> None:
