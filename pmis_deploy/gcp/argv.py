@@ -463,13 +463,15 @@ def bucket_create(bucket: str) -> Cmd:
     )
 
 
-def object_put(url: str, data: str, *, if_generation_match: int | None = None) -> Cmd:
-    """Upload `data` from stdin; `if_generation_match=0` creates only if absent (the lock)."""
+def object_put(path: str, url: str, *, if_generation_match: int | None = None) -> Cmd:
+    """Upload the local file `path`; `if_generation_match=0` creates only if absent (the lock).
+
+    A file, not stdin: gcloud streams stdin as a resumable upload, a small file as one request.
+    """
     return Cmd(
         ("storage", "cp"),
-        ("-", url),
+        (path, url),
         flags(if_generation_match=if_generation_match, content_type="application/json"),
-        input=data,
     )
 
 

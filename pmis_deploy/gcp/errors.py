@@ -79,7 +79,10 @@ _PATTERNS: list[tuple[type[GcloudError], re.Pattern[str]]] = [
             re.I,
         ),
     ),
-    (NotFound, re.compile(r"NOT_FOUND|Cannot find \w+|\bnot found\b|does not exist|was not found", re.I)),
+    (
+        NotFound,
+        re.compile(r"NOT_FOUND|Cannot find \w+|\bnot found\b|does not exist|was not found|matched no objects", re.I),
+    ),
 ]
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import tempfile
 from typing import Any
 
 from pmis_deploy.gcp import argv as g
@@ -51,7 +52,7 @@ class GcsStateBackend:
     # --- lock ----------------------------------------------------------------------------------
     def create_lock(self, info: LockInfo) -> bool:
         try:
-            self.gcloud.run(g.object_put(self._url(LOCK), info.model_dump_json() + "\n", if_generation_match=0))
+            self._put(LOCK, info.model_dump_json(), if_generation_match=0)
         except Conflict:
             return False
         described = self.gcloud.maybe(g.object_describe(self._url(LOCK)))
@@ -71,7 +72,7 @@ class GcsStateBackend:
 
     # --- releases ------------------------------------------------------------------------------
     def put_release(self, record: ReleaseRecord) -> None:
-        self.gcloud.run(g.object_put(self._url(f"{RELEASES}{record.id}.json"), record.model_dump_json() + "\n"))
+        self._put(f"{RELEASES}{record.id}.json", record.model_dump_json())
 
     def get_release(self, release_id: str) -> ReleaseRecord | None:
         text = self._cat([self._url(f"{RELEASES}{release_id}.json")])
@@ -79,12 +80,19 @@ class GcsStateBackend:
 
     def list_releases(self, limit: int = 20) -> list[ReleaseRecord]:
         """Newest first: one list, then one `cat` of the newest `limit` records."""
-        listed = self.gcloud.maybe(g.objects_list(self._url(RELEASES))) or []
+        listed = self.gcloud.maybe(g.objects_list(self._url(f"{RELEASES}*.json"))) or []
         names = sorted((o["name"] for o in listed if o.get("name", "").endswith(".json")), reverse=True)[:limit]
         if not names:
             return []
         records = [ReleaseRecord.model_validate_json(t) for t in self._cat([self._url(n) for n in names])]
         return sorted(records, key=lambda r: r.id, reverse=True)
+
+    def _put(self, key: str, text: str, *, if_generation_match: int | None = None) -> None:
+        """Upload one JSON document (one line, newline-terminated: `cat` of many stays parseable)."""
+        with tempfile.NamedTemporaryFile("w", prefix="pmis-state-", suffix=".json") as fh:
+            fh.write(text + "\n")
+            fh.flush()
+            self.gcloud.run(g.object_put(fh.name, self._url(key), if_generation_match=if_generation_match))
 
     def _cat(self, urls: list[str]) -> list[str]:
         """The contents of the objects (one JSON document per line each; absent → [])."""

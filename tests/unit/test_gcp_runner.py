@@ -21,6 +21,8 @@ REAL_STDERR = {
     e.NotFound: [
         "ERROR: (gcloud.sql.instances.describe) NOT_FOUND: The Cloud SQL instance does not exist.",
         "ERROR: (gcloud.run.services.describe) Cannot find service [api]",
+        "ERROR: (gcloud.storage.cat) The following URLs matched no objects or files:\ngs://b/lock.json",
+        "ERROR: (gcloud.storage.cp) gs://pmis-local-state not found: 404.",
         "ERROR: (gcloud.secrets.create) Projects instance [proj] not found: The Cloud SQL instance does not exist.",
     ],
     e.AlreadyExists: [
@@ -28,6 +30,9 @@ REAL_STDERR = {
         "Secret [projects/proj/secrets/x] already exists.",
         "ERROR: (gcloud.iam.service-accounts.create) Resource in projects [proj] is the subject of a conflict: "
         "Service account pmis-api already exists within project projects/proj.",
+    ],
+    e.Conflict: [
+        "ERROR: (gcloud.storage.cp) HTTPError 412: At least one of the pre-conditions you specified did not hold.",
     ],
     e.PermissionDenied: [
         "ERROR: (gcloud.secrets.create) [None] does not have permission to access projects instance [proj] "
