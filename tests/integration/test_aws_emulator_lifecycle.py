@@ -8,6 +8,8 @@ from pathlib import Path
 import boto3
 import pytest
 
+from pmis_deploy.aws.session import AwsClients
+from pmis_deploy.aws.settings import AwsSettings
 from pmis_deploy.config import LocalSettings, Settings
 from pmis_deploy.emulators import aws
 from pmis_deploy.emulators.daemon import _alive
@@ -23,7 +25,11 @@ def _free_port() -> int:
 
 @pytest.fixture
 def local_settings(tmp_path: Path) -> Settings:
-    return Settings(environment="local", local=LocalSettings(state_dir=str(tmp_path / "state"), aws_port=_free_port()))
+    return Settings(
+        environment="local",
+        aws=AwsSettings(endpoint_url="embedded"),
+        local=LocalSettings(state_dir=str(tmp_path / "state"), aws_port=_free_port()),
+    )
 
 
 def test_ensure_running_starts_once_keeps_state_and_stops(local_settings: Settings) -> None:
@@ -38,6 +44,10 @@ def test_ensure_running_starts_once_keeps_state_and_stops(local_settings: Settin
             "ecs", endpoint_url=url, region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t"
         )
         ecs.create_cluster(clusterName="kept")
+
+        clients = AwsClients.for_settings(local_settings)  # aws.endpoint_url = "embedded"
+        assert clients.endpoint_url == url
+        assert clients.client("ecs").list_clusters()["clusterArns"][0].endswith("/kept")
 
         assert aws.ensure_running(local_settings) == url  # a second command reuses it
         second = aws.server(local_settings).read_record()
