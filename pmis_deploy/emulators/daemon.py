@@ -162,6 +162,15 @@ class DetachedServer:
             record = self.running()
             if record is not None:
                 return record
+            record = self.read_record()
+            if record is not None and record.port == self.port and _alive(record.pid) and self._is_ours(record):
+                if self._answers_within(self.ready_timeout):  # ours, just slow (a busy machine)
+                    return record
+                raise DeployError(
+                    f"the local {self.name} emulator (pid {record.pid}) runs but does not answer on {self.url}"
+                    + self._log_tail(),
+                    hint=f"stop it (inv local.down) and retry; its log is {self.log_path}",
+                )
             answer = self.probe()
             if answer is not None and isinstance(answer.get("pid"), int) and _alive(answer["pid"]):
                 return self._write(self._adopted(answer))
@@ -245,6 +254,14 @@ class DetachedServer:
             cold_start_seconds=round(time.monotonic() - started, 3),
         )
         return self._write(record)
+
+    def _answers_within(self, seconds: float) -> bool:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if self.running() is not None:
+                return True
+            time.sleep(0.2)
+        return False
 
     def _adopted(self, answer: dict[str, Any]) -> ServerRecord:
         started_at = answer.get("started_at")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -57,3 +58,23 @@ def test_local_helpers() -> None:
     assert local._duration(None) == "" and local._duration(75) == "1m15s" and local._duration(3700) == "1h01m"
     names = [piece.name for piece in local.pieces(_settings())]
     assert names == ["aws", "postgres", "gcp"]
+
+
+def test_recorded_server_that_never_answers_is_a_clear_error(tmp_path: Path) -> None:
+    from pmis_deploy.errors import DeployError
+
+    argv = [sys.executable, "-c", "import time; time.sleep(60)"]
+    proc = subprocess.Popen(argv)
+    daemon._children[proc.pid] = proc
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    server = daemon.DetachedServer("x", tmp_path, port, argv, ready_timeout=0.3)
+    server._write(daemon.ServerRecord(pid=proc.pid, port=port, url=server.url, argv=argv, started_at=0.0))
+    try:
+        with pytest.raises(DeployError, match=rf"pid {proc.pid}\) runs but does not answer"):
+            server.ensure_running()
+        assert server.stop() is True
+    finally:
+        daemon._terminate(proc.pid)
+    assert proc.returncode is not None
