@@ -163,7 +163,10 @@ class DetachedServer:
             if record is not None:
                 return record
             record = self.read_record()
-            if record is not None and record.port == self.port and _alive(record.pid) and self._is_ours(record):
+            ours = record is not None and _alive(record.pid) and self._is_ours(record)
+            if record is not None and ours and record.port != self.port:
+                _terminate(record.pid)  # the port setting changed: replace it, leave no orphan behind
+            elif record is not None and ours:
                 if self._answers_within(self.ready_timeout):  # ours, just slow (a busy machine)
                     return record
                 raise DeployError(

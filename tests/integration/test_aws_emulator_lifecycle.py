@@ -75,3 +75,26 @@ def test_port_taken_by_another_program_is_a_clear_error(local_settings: Settings
         busy.listen()
         with pytest.raises(DeployError, match="used by another program"):
             aws.ensure_running(local_settings)
+
+
+def test_changed_port_replaces_the_old_server(tmp_path: Path) -> None:
+    """Generic DetachedServer behaviour, with Python's http.server as a fast stand-in daemon."""
+    import sys
+
+    from pmis_deploy.emulators.daemon import DetachedServer
+
+    def server(port: int) -> DetachedServer:
+        argv = [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(port)]
+        return DetachedServer("web", tmp_path, port, argv, probe_path="/")
+
+    first = server(_free_port())
+    old = first.ensure_running()
+    assert first.ensure_running().pid == old.pid
+    second = server(_free_port())
+    try:
+        new = second.ensure_running()
+        assert new.pid != old.pid and new.port == second.port
+        assert not _alive(old.pid)  # no orphan left on the old port
+    finally:
+        assert second.stop() is True
+    assert not _alive(new.pid)
