@@ -62,16 +62,19 @@ class Report:
         return target
 
     def render(self, *, stderr: bool = False) -> None:
-        """The checklist table (rich), then the verdict line."""
+        """The checklist table (rich), the details of every check that did not pass, then the verdict."""
         from pmis_deploy import console
 
-        rows = [(r.name, r.title, r.outcome.value, f"{r.duration:.1f}s", _cell(r)) for r in self.results]
+        rows = [(r.name, r.title, r.outcome.value, f"{r.duration:.1f}s", _summary(r)) for r in self.results]
         console.table(
             f"Pre-deployment checklist ({self.environment})",
             ("check", "runbook item", "outcome", "time", "details"),
             rows,
             stderr=stderr,
         )
+        for r in self.results:
+            if r.outcome is not Outcome.PASS:
+                console.info(f"\n{r.name}: {r.outcome.value}\n" + _indent(_full(r)))
         for note in self.notes:
             console.warn(note)
         if self.passed:
@@ -81,12 +84,26 @@ class Report:
             console.error(f"checklist did not pass: {names}")
 
 
-def _cell(result: CheckResult, max_findings: int = 8) -> str:
-    lines = [result.details] if result.details else []
-    shown = [str(f) for f in result.findings[:max_findings]]
+def _summary(result: CheckResult) -> str:
+    """One or two short lines for the table cell."""
+    lines = [line for line in result.details.splitlines() if line.strip()]
+    first = lines[0] if lines else ""
+    first = first if len(first) <= 160 else first[:157] + "…"
+    if result.findings:
+        first += f"\n{len(result.findings)} finding(s)"
+    return first
+
+
+def _full(result: CheckResult, max_findings: int = 25) -> str:
+    lines = result.details.splitlines()
+    lines += [str(f) for f in result.findings[:max_findings]]
     if len(result.findings) > max_findings:
-        shown.append(f"… and {len(result.findings) - max_findings} more (see --json)")
-    return "\n".join(lines + shown)
+        lines.append(f"… and {len(result.findings) - max_findings} more (see --json)")
+    return "\n".join(lines)
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  " + line for line in text.splitlines())
 
 
 def run_checks(

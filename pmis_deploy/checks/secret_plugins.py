@@ -2,14 +2,16 @@
 
 - SkApiKeyDetector: `sk-…` API keys (OpenAI-style keys without the legacy T3BlbkFJ marker, Anthropic, …);
   the built-in OpenAIDetector only matches keys containing T3BlbkFJ.
-- EnvAssignmentDetector: unquoted `NAME=value` assignments in .env-style files whose name says secret
-  (PASSWORD, SECRET, TOKEN, API_KEY, …); the built-in KeywordDetector needs quotes in unknown file types.
+- EnvAssignmentDetector: unquoted `NAME=value` assignments in .env-style files (.env*, *.env, *.ini, *.cfg,
+  *.conf, *.properties) whose name says secret (PASSWORD, SECRET, TOKEN, API_KEY, …); the built-in
+  KeywordDetector needs quotes in those file types. (In code, `name = value` assigns identifiers.)
 
 This module is only imported by detect-secrets itself, never by pmis_deploy.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Generator
 from typing import Any
@@ -47,3 +49,16 @@ class EnvAssignmentDetector(RegexBasedDetector):
         for value in super().analyze_string(string):
             if not _PLACEHOLDER.search(value):
                 yield value
+
+    def analyze_line(self, filename: str, line: str, line_number: int = 0, context: Any = None, **kwargs: Any) -> Any:
+        if not is_env_style(filename):
+            return set()
+        return super().analyze_line(filename=filename, line=line, line_number=line_number, context=context, **kwargs)
+
+
+def is_env_style(filename: str) -> bool:
+    name = os.path.basename(filename)
+    return name.startswith(".env") or name.endswith(ENV_STYLE_SUFFIXES)
+
+
+ENV_STYLE_SUFFIXES = (".env", ".ini", ".cfg", ".conf", ".properties")
