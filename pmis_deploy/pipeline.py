@@ -95,9 +95,10 @@ def execute(
             _fail(run, exc, rollback)
             run.record.timings["total"] = round(time.monotonic() - started, 3)
             backend.put_release(run.record)
+            hints = [exc.hint if isinstance(exc, DeployError) else None, _failure_hint(run.record)]
             raise ReleaseFailed(
                 f"release {run.record.id} {run.record.status.value}: {run.record.error}",
-                hint=_failure_hint(run.record),
+                hint="; ".join(h for h in hints if h),
             ) from (exc if isinstance(exc, Exception) else None)
         run.record.status = options.success_status
         run.record.finished_at = utcnow()
@@ -122,7 +123,7 @@ def _fail(run: Run, exc: BaseException, rollback: Rollback | None) -> None:
     from pmis_deploy import console
 
     record = run.record
-    record.error = redact(exc.render() if isinstance(exc, DeployError) else f"{type(exc).__name__}: {exc}")
+    record.error = redact(exc.message if isinstance(exc, DeployError) else f"{type(exc).__name__}: {exc}")
     record.finished_at = utcnow()
     if not run.touched_services:
         record.status = ReleaseStatus.failed

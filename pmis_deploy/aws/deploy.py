@@ -129,12 +129,7 @@ class AwsRelease:
                 todo.append(ref)
         if not todo:
             return
-        if run.dry_run:
-            for ref in todo:
-                self.refs[ref.service] = ref
-                run.change(f"image {ref.service}: build {ref.tagged}" + (" and push" if push else ""))
-            return
-        try:
+        try:  # probes only read (docker info, buildah inspect), so the plan says what would happen
             engine = images.detect_engine(self.runner, self.loaded.root / self.settings.local.state_dir)
         except ToolMissingError:
             if not self.local:
@@ -143,28 +138,36 @@ class AwsRelease:
         specs = app_image_specs(self.loaded.root)
 
         def one(ref: images.ImageRef) -> images.ImageRef:
-            spec = specs[ref.service]
-            if engine is None:
-                return images.ImageRef(ref.service, ref.repository, ref.tag, note="no container engine reachable")
-            missing = (
-                images.missing_bases(engine, spec.dockerfile) if spec.dockerfile.is_file() else ["(no Dockerfile)"]
-            )
-            if missing and self.local:
-                return images.ImageRef(
-                    ref.service,
-                    ref.repository,
-                    ref.tag,
-                    note=f"base image {', '.join(missing)} not available offline; local uses the source tree",
-                )
-            return images.build(engine, spec, ref.repository, ref.tag)
+            skip = self._skip_build(engine, specs[ref.service])
+            if skip:
+                return images.ImageRef(ref.service, ref.repository, ref.tag, note=skip)
+            if run.dry_run:
+                return ref
+            assert engine is not None
+            return images.build(engine, specs[ref.service], ref.repository, ref.tag)
 
         with ThreadPoolExecutor(max_workers=len(todo), thread_name_prefix="build") as pool:
             for ref in pool.map(one, todo):
                 self.refs[ref.service] = ref
-                if ref.built:
-                    run.change(f"image {ref.service}: built {ref.tagged}")
-                else:
+                if ref.note:
                     console.warn(f"image build skipped for {ref.service}: {ref.note}")
+                elif run.dry_run:
+                    run.change(f"image {ref.service}: build {ref.tagged}" + (" and push" if push else ""))
+                else:
+                    run.change(f"image {ref.service}: built {ref.tagged}")
+
+    def _skip_build(self, engine: images.Engine | None, spec: images.ImageSpec) -> str:
+        """Why `local` cannot build this image here ('' = build it). Other environments never skip."""
+        if not self.local:
+            return ""
+        if engine is None:
+            return "no container engine reachable (docker or buildah); local uses the source tree"
+        if not spec.dockerfile.is_file():
+            return f"no Dockerfile at {spec.dockerfile}"
+        missing = images.missing_bases(engine, spec.dockerfile)
+        if missing:
+            return f"base image {', '.join(missing)} not available offline; local uses the source tree"
+        return ""
 
     # -- push -----------------------------------------------------------------------------------------
     def push(self, run: pipeline.Run) -> None:

@@ -76,9 +76,17 @@ def release_row(record: Any) -> dict[str, Any]:
         "started_at": record.started_at.isoformat(timespec="seconds"),
         "seconds": record.timings.get("total"),
         "changes": len(record.changes),
-        "gate": "skipped" if record.gate_skipped else ("passed" if record.checks else "-"),
+        "gate": gate_outcome(record),
         "note": record.error.splitlines()[0][:80] if record.error else (record.rolled_back_to or ""),
     }
+
+
+def gate_outcome(record: Any) -> str:
+    if record.gate_skipped:
+        return "skipped"
+    if not record.checks:
+        return "-"
+    return "passed" if all(v in ("PASS", "WAIVED") for v in record.checks.values()) else "failed"
 
 
 def render(data: dict[str, Any], *, as_json: bool) -> None:
@@ -91,20 +99,21 @@ def render(data: dict[str, Any], *, as_json: bool) -> None:
         return
     console.table(
         f"{data['environment']}: services in {data['cluster']}",
-        ["service", "status", "task definition", "running/desired", "rollout", "deployments", "last event"],
+        ["service", "task definition", "running", "rollout", "deploys"],
         [
             [
-                s["service"],
-                s["status"],
-                s.get("task_definition", "-"),
+                s["service"].removeprefix(f"{data['cluster']}-"),
+                s.get("task_definition", s["status"]),
                 f"{s.get('running', 0)}/{s.get('desired', 0)}",
                 s.get("rollout") or "-",
                 s.get("deployments", 0),
-                (s.get("last_event") or "")[:70],
             ]
             for s in data["services"]
         ],
     )
+    for s in data["services"]:
+        if s.get("last_event"):
+            console.result(f"  {s['service']}: {s['last_event']}")
     console.result(f"current release: {data['current_release'] or 'none recorded'}")
     if data["lock"]:
         console.result(f"deploy lock: held by {data['lock']}")
@@ -114,6 +123,6 @@ def render(data: dict[str, Any], *, as_json: bool) -> None:
 def render_releases(rows: list[dict[str, Any]], *, title: str) -> None:
     from pmis_deploy import console
 
-    headers = ["id", "status", "tag", "actor", "started", "seconds", "changes", "gate", "note"]
-    keys = ["id", "status", "tag", "actor", "started_at", "seconds", "changes", "gate", "note"]
-    console.table(title, headers, [[r.get(k) for k in keys] for r in rows])
+    headers = ["release", "status", "seconds", "gate", "note"]
+    rows_out = [[r["id"], r["status"], f"{r['seconds'] or 0:.0f}", r["gate"], r["note"][:30]] for r in rows]
+    console.table(title, headers, rows_out)
