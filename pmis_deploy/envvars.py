@@ -15,7 +15,8 @@ RUNTIME_VARIABLES: dict[str, str] = {
     "LOG_LEVEL": "log level of the services (debug, info, warning, error)",
     "ENVIRONMENT": "the environment name (local, staging, production)",
     "PORT": "port the api (8000) and web (3000) containers listen on",
-    "NEXT_PUBLIC_API_URL": "public URL of the api, used by the web app",
+    "NEXT_PUBLIC_API_URL": "public URL of the api, used by the web app (a build argument of the web image)",
+    "CORS_ALLOW_ORIGINS": "comma-separated origins the api accepts browser calls from (the web app's URL)",
 }
 
 SECRET_VARIABLES: frozenset[str] = frozenset({"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "AZURE_OPENAI_API_KEY"})

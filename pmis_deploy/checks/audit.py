@@ -30,8 +30,13 @@ _NETWORK_ERROR = re.compile(
 SELF = "pmis-deploy"
 
 
+OFFLINE = "not run: checks.offline is set (no advisory service may be contacted)"
+
+
 def check(ctx: CheckContext) -> Verdict:
     threshold = ctx.settings.checks.audit_severity_threshold
+    if ctx.settings.checks.offline:
+        return Verdict(Outcome.UNAVAILABLE, OFFLINE)
     subchecks = [pip_audit(ctx, rel, path) for rel, path in python_requirements(ctx.root)]
     subchecks.append(pip_audit_environment(ctx))
     lock = ctx.root / "apps" / "web" / "package-lock.json"

@@ -46,9 +46,10 @@ def check(ctx: CheckContext) -> Verdict:
     threshold = TRIVY_SEVERITY[ctx.settings.checks.audit_severity_threshold.value]
     compose = ctx.root / COMPOSE_FILE
     config_targets = [*files, *([compose] if compose.is_file() else [])]
-    if trivy is None:
-        subchecks.append(SubCheck("trivy config", Outcome.UNAVAILABLE, missing("trivy")))
-        subchecks.append(SubCheck("trivy image", Outcome.UNAVAILABLE, missing("trivy")))
+    if trivy is None or ctx.settings.checks.offline:
+        offline = "not run: checks.offline is set (trivy downloads its database)"
+        why = offline if ctx.settings.checks.offline else missing("trivy")
+        subchecks.append(SubCheck("trivy config + image", Outcome.UNAVAILABLE, why))
         return verdict(subchecks)
     subchecks.extend(trivy_config(ctx, trivy, target, threshold) for target in config_targets)
     if not ctx.images:

@@ -43,6 +43,9 @@ class ChecksSettings(Strict):
     # the models with what the migrations build. Unset: the `local` environment uses local.database_url;
     # other environments report that comparison as UNAVAILABLE.
     migrations_database_url: SecretStr | None = None
+    # Air-gapped: do not contact advisory services (pip-audit, npm audit, trivy's database); those parts
+    # are then UNAVAILABLE ("offline"), never PASS. The tests set it (no network beyond loopback).
+    offline: bool = False
     evidence_dir: str = "evidence"
     evidence_max_age_days: int = Field(90, ge=1)
     waivers: list[Waiver] = Field(default_factory=list)

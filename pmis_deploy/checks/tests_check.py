@@ -1,8 +1,8 @@
 """All tests pass: the api and worker test suites and this repository's own, each with a summary.
 
 The suites run one after the other (they share two cores with everything else) with
-PMIS_CHECKS_INSIDE_TESTS=1 set, and the check refuses to run when that variable or PYTEST_CURRENT_TEST
-is set: a checklist run from inside a test run would otherwise start the test suite recursively.
+PMIS_TEST_FROM_CHECKLIST=1 set (config ignores PMIS_TEST_* names), and the check refuses to run when
+that variable or PYTEST_CURRENT_TEST is set: from inside a test run it would start the suite recursively.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pmis_deploy.checks.outcome import CheckContext, Outcome, SubCheck, Verdict,
 from pmis_deploy.checks.tools import find_tool, missing
 
 SUITES = ("apps/api/tests", "apps/worker/tests", "tests")
-GUARD = "PMIS_CHECKS_INSIDE_TESTS"
+GUARD = "PMIS_TEST_FROM_CHECKLIST"
 _COUNT = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed|deselected)")
 EXIT_MEANING = {2: "interrupted", 3: "internal error", 4: "usage error", 5: "no tests collected"}
 

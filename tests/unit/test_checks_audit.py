@@ -156,3 +156,10 @@ def test_web_app_without_lockfile_fails(check_ctx, tmp_path, monkeypatch):
     monkeypatch.setattr(audit, "find_tool", lambda name: None)
     assert "no package-lock.json" in audit.check(check_ctx(root)).details
     assert audit.check(check_ctx(root)).outcome is Outcome.FAIL
+
+
+def test_offline_runs_no_tool(check_ctx, tmp_path, monkeypatch):
+    monkeypatch.setattr(audit, "find_tool", lambda name: pytest.fail("a tool was looked up"))
+    verdict = audit.check(check_ctx(tree(tmp_path / "t"), checks={"offline": True}))
+    assert verdict.outcome is Outcome.UNAVAILABLE
+    assert "checks.offline" in verdict.details

@@ -38,7 +38,7 @@ def test_missing_trivy_is_unavailable_with_how_to_install(check_ctx, tmp_path, m
     verdict = images.check(check_ctx(tree(tmp_path)))
     assert verdict.outcome is Outcome.UNAVAILABLE
     assert "hadolint (2 Dockerfiles): PASS" in verdict.details
-    assert "trivy image: UNAVAILABLE (trivy is not installed: install trivy: https://" in verdict.details
+    assert "trivy config + image: UNAVAILABLE (trivy is not installed: install trivy: https://" in verdict.details
 
 
 def test_hadolint_findings_fail_even_without_trivy(check_ctx, tmp_path, monkeypatch):
@@ -99,3 +99,10 @@ def test_with_trivy_images_are_scanned_by_digest(check_ctx, tmp_path, monkeypatc
     assert "trivy image web: FAIL (reg/pmis/web:latest is not pinned by digest" in verdict.details
     # without images for the release the image scan is UNAVAILABLE, not a pass
     assert images.check(check_ctx(tree(tmp_path / "t"))).outcome is Outcome.UNAVAILABLE
+
+
+def test_offline_skips_trivy_but_still_lints(check_ctx, tmp_path):
+    verdict = images.check(check_ctx(tree(tmp_path), checks={"offline": True}))
+    assert verdict.outcome is Outcome.UNAVAILABLE
+    assert "hadolint (2 Dockerfiles): PASS" in verdict.details
+    assert "checks.offline is set" in verdict.details

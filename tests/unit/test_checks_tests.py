@@ -28,7 +28,7 @@ def test_each_suite_is_run_and_summarised_and_any_failure_fails(check_ctx, tmp_p
 
 
 def test_inside_a_test_run_it_is_unavailable_not_recursive(check_ctx, tmp_path):
-    verdict = tests_check.check(check_ctx(suites(tmp_path), environ={"PMIS_CHECKS_INSIDE_TESTS": "1"}))
+    verdict = tests_check.check(check_ctx(suites(tmp_path), environ={"PMIS_TEST_FROM_CHECKLIST": "1"}))
     assert verdict.outcome is Outcome.UNAVAILABLE
     assert "recursively" in verdict.details
 
