@@ -279,15 +279,25 @@ def _plan_listeners(
             settings.aws.certificate_arn
         ]
         if action_key(current.get("DefaultActions", [])) != action_key(request["DefaultActions"]) or not cert_ok:
-            update = {k: v for k, v in request.items() if k not in ("LoadBalancerArn", "Port", "Protocol")}
-            changes.append(
-                Change(
-                    f"listener {port}",
-                    "update",
-                    _describe_actions(request["DefaultActions"]),
-                    partial(elbv2.modify_listener, ListenerArn=ids[key], **update),
+
+            def modify(port: int = port, key: str = key) -> None:
+                live = listener_requests(settings, ids["alb"], ids["tg:web"])[port]
+                elbv2.modify_listener(ListenerArn=ids[key], **{k: v for k, v in live.items() if k != "LoadBalancerArn"})
+
+            changes.append(Change(f"listener {port}", "update", _describe_actions(request["DefaultActions"]), modify))
+    for port, current in listeners.items():  # e.g. 80 after a certificate was configured: it only redirects
+        if port == serving:
+            continue
+        for rule in _rules(aws, current["ListenerArn"]):
+            if not rule.get("IsDefault") and _paths(rule) == set(API_PATHS):
+                changes.append(
+                    Change(
+                        f"listener {port} rule",
+                        "delete",
+                        f"{' '.join(API_PATHS)} → api (now served on {serving})",
+                        partial(elbv2.delete_rule, RuleArn=rule["RuleArn"]),
+                    )
                 )
-            )
     existing_rule = None
     if f"listener:{serving}" in ids:
         existing_rule = next((r for r in _rules(aws, ids[f"listener:{serving}"]) if _paths(r) == set(API_PATHS)), None)

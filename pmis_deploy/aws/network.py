@@ -203,10 +203,16 @@ def _plan_private_subnets(aws: AwsClients, settings: Settings, vpc_id: str, azs:
         )
     existing = _our_private_subnets(aws, settings, vpc_id)
     ec2 = aws.client("ec2")
+    vpc_cidrs = [
+        a["CidrBlock"]
+        for v in ec2.describe_vpcs(VpcIds=[vpc_id])["Vpcs"]
+        for a in v.get("CidrBlockAssociationSet") or [{"CidrBlock": v["CidrBlock"]}]
+    ]
     changes = []
     for index, cidr in enumerate(cidrs):
         subnet = existing.get(cidr)
         if subnet is None:
+            check_free_cidr(cidr, vpc_id, vpc_cidrs, list(existing))
             az = azs[index % len(azs)]
             request = subnet_request(settings, vpc_id, cidr, az)
 
@@ -233,6 +239,24 @@ def _plan_private_subnets(aws: AwsClients, settings: Settings, vpc_id: str, azs:
                 )
             )
     return changes
+
+
+def check_free_cidr(cidr: str, vpc_id: str, vpc_cidrs: list[str], used: list[str]) -> None:
+    """A new subnet's CIDR must lie inside the VPC and overlap no existing subnet."""
+    import ipaddress
+
+    net = ipaddress.ip_network(cidr)
+    if not any(net.subnet_of(ipaddress.ip_network(v)) for v in vpc_cidrs):  # type: ignore[arg-type]
+        raise ConfigError(
+            f"aws.network.private_subnet_cidrs: {cidr} is outside {vpc_id} ({', '.join(vpc_cidrs)})",
+            hint="choose CIDRs inside the VPC's range",
+        )
+    clash = [u for u in used if net.overlaps(ipaddress.ip_network(u))]
+    if clash:
+        raise ConfigError(
+            f"aws.network.private_subnet_cidrs: {cidr} overlaps existing subnet(s) {', '.join(clash)} in {vpc_id}",
+            hint="choose free CIDRs for this environment, or set aws.network.private_subnet_ids",
+        )
 
 
 def _plan_egress(aws: AwsClients, settings: Settings, vpc_id: str, public_subnet: str, ids: Ids) -> list[Change]:

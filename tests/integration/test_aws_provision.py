@@ -387,3 +387,27 @@ def test_autoscaling_once_the_api_service_exists(env: Provisioned) -> None:
     result = provision(again, env.settings)
     assert result.changes == [] and again.mutating_calls() == {}
     assert not any("deferred" in n for n in result.notes)
+
+
+def test_a_certificate_moves_serving_to_443_and_redirects_80(env: Provisioned) -> None:
+    """Last in the module: it changes the listeners."""
+    aws = env.clients()
+    cert = aws.client("acm").request_certificate(DomainName="pmis.example.com")["CertificateArn"]
+    settings = env.settings.model_copy(deep=True)
+    settings.aws.certificate_arn = cert
+    result = provision(aws, settings)
+    assert sorted((c.action, c.resource) for c in result.changes) == [
+        ("create", "listener 443"),
+        ("create", "listener 443 rule"),
+        ("delete", "listener 80 rule"),
+        ("update", "listener 80"),
+    ]
+    elbv2 = aws.client("elbv2")
+    listeners = {
+        li["Port"]: li for li in elbv2.describe_listeners(LoadBalancerArn=result.infra.load_balancer_arn)["Listeners"]
+    }  # type: ignore[union-attr]
+    assert listeners[80]["DefaultActions"][0]["Type"] == "redirect"
+    assert listeners[80]["DefaultActions"][0]["RedirectConfig"]["Protocol"] == "HTTPS"
+    assert listeners[443]["Certificates"][0]["CertificateArn"] == cert
+    again = env.clients()
+    assert provision(again, settings).changes == [] and again.mutating_calls() == {}

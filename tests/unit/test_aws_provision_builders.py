@@ -272,3 +272,13 @@ def test_apply_runs_changes_in_order() -> None:
     )
     assert ran == ["a", "c"]
     assert Change("x", "create", "d").row() == ("create", "x", "d")
+
+
+def test_new_private_cidrs_must_be_inside_the_vpc_and_free() -> None:
+    from pmis_deploy.errors import ConfigError
+
+    network.check_free_cidr("172.31.96.0/20", "vpc-1", ["172.31.0.0/16"], ["172.31.0.0/20", "172.31.16.0/20"])
+    with pytest.raises(ConfigError, match="outside vpc-1"):
+        network.check_free_cidr("10.0.1.0/24", "vpc-1", ["172.31.0.0/16"], [])
+    with pytest.raises(ConfigError, match="overlaps existing subnet"):
+        network.check_free_cidr("172.31.8.0/24", "vpc-1", ["172.31.0.0/16"], ["172.31.0.0/20"])
