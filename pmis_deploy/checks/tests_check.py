@@ -19,7 +19,14 @@ EXIT_MEANING = {2: "interrupted", 3: "internal error", 4: "usage error", 5: "no 
 
 
 def check(ctx: CheckContext) -> Verdict:
-    inside = [name for name in (GUARD, "PYTEST_CURRENT_TEST") if ctx.environ.get(name)]
+    inside = [
+        name
+        for name, value in (
+            (GUARD, ctx.environ.get("PMIS_TEST_FROM_CHECKLIST")),
+            ("PYTEST_CURRENT_TEST", ctx.environ.get("PYTEST_CURRENT_TEST")),
+        )
+        if value
+    ]
     if inside:
         return Verdict(
             Outcome.UNAVAILABLE,
