@@ -402,10 +402,11 @@ def test_a_certificate_moves_serving_to_443_and_redirects_80(env: Provisioned) -
         ("delete", "listener 80 rule"),
         ("update", "listener 80"),
     ]
+    assert result.infra is not None
     elbv2 = aws.client("elbv2")
     listeners = {
         li["Port"]: li for li in elbv2.describe_listeners(LoadBalancerArn=result.infra.load_balancer_arn)["Listeners"]
-    }  # type: ignore[union-attr]
+    }
     assert listeners[80]["DefaultActions"][0]["Type"] == "redirect"
     assert listeners[80]["DefaultActions"][0]["RedirectConfig"]["Protocol"] == "HTTPS"
     assert listeners[443]["Certificates"][0]["CertificateArn"] == cert
