@@ -67,6 +67,18 @@ def postgres_cluster(settings: Settings) -> PostgresCluster:
     return PostgresCluster(state_root(settings) / "postgres", settings.local.postgres_port)
 
 
+def ensure_database(settings: Settings) -> str:
+    """Start the local PostgreSQL if needed and create the `local` database; returns local.database_url.
+
+    For code paths of the `local` environment that need the database (deploy's gate and migration,
+    `inv db.*`) so that they work on a fresh clone without `inv local.up`.
+    """
+    cluster = postgres_cluster(settings)
+    cluster.ensure_running()
+    cluster.create_database(database_name(settings))
+    return settings.local.database_url.get_secret_value()
+
+
 def gcp_module() -> ModuleType | None:
     """The embedded GCP module if it is installed and complete, else None."""
     try:

@@ -66,6 +66,7 @@ def test_up_reuses_and_down_stops_everything(settings: Settings) -> None:
     assert up["postgres"].endpoint.endswith(f"{settings.local.postgres_port}/pmis")
     assert up["gcp"].running or not up["gcp"].available
     assert not local.up(settings, ["postgres"])[0].changed
+    assert local.ensure_database(settings) == settings.local.database_url.get_secret_value()  # idempotent
 
     down = {row.name: row for row in local.down(settings)}
     assert down["aws"].changed and not down["aws"].running
