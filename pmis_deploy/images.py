@@ -213,7 +213,9 @@ def push(engine: Engine, ref: ImageRef, *, credentials: Credentials | None = Non
             login = ["login", "--username", credentials.username, "--password-stdin"]
             if engine.kind == "buildah":
                 login += ["--authfile", str(auth), *tls]
-            engine.runner.run(engine.argv(*login, credentials.registry), input=credentials.password, timeout=120)
+            # log in to the registry the image goes to (for ECR the same host as the token's proxyEndpoint)
+            registry = ref.repository.split("/", 1)[0]
+            engine.runner.run(engine.argv(*login, registry), input=credentials.password, timeout=120)
         if engine.kind == "docker":
             result = engine.runner.run(engine.argv("push", ref.tagged), timeout=1800)
             if result.skipped:
