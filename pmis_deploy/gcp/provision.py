@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from pmis_deploy.gcp import apis, iam, monitoring, network, registry, secrets, sql
-from pmis_deploy.gcp import argv as g
 from pmis_deploy.gcp import redis as redis_
 from pmis_deploy.gcp.context import Ctx
 from pmis_deploy.gcp.observe import Observed, observe
@@ -74,16 +73,10 @@ def make_plan(ctx: Ctx) -> ProvisionPlan:
     phases = plan.phases
     apis.plan(ctx, seen, phases)
     if not seen.bucket:
-        cmd = g.bucket_create(ctx.names.state_bucket)
-        phases.add(
-            2,
-            change(
-                f"bucket gs://{ctx.names.state_bucket}",
-                "create",
-                "deploy lock and release records",
-                lambda: ctx.gcloud.run(cmd),
-            ),
-        )
+        from pmis_deploy.gcp.state import GcsStateBackend
+
+        bucket = GcsStateBackend(ctx.gcloud, ctx.names.state_bucket)  # deploy may have made it, for its lock
+        phases.add(2, change(f"bucket {bucket.location}", "create", "deploy lock and release records", bucket.ensure))
     registry.plan(ctx, seen, phases)
     redis_.plan(ctx, seen, phases)
     network.plan(ctx, seen, phases)
