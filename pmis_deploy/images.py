@@ -237,3 +237,28 @@ def push(engine: Engine, ref: ImageRef, *, credentials: Credentials | None = Non
     if not digest or not DIGEST.fullmatch(digest):
         raise ImageError(f"{ref.service}: pushed {ref.tagged} but the registry reported no digest")
     return replace(ref, digest=digest, pushed=True)
+
+
+APP_SERVICES = ("api", "worker", "web")
+
+
+def app_image_specs(root: Path) -> dict[str, ImageSpec]:
+    """Where each PMIS service's image is built from: apps/<service>/Dockerfile, context apps/<service>."""
+    return {s: ImageSpec(s, root / "apps" / s, root / "apps" / s / "Dockerfile") for s in APP_SERVICES}
+
+
+def build_local(root: Path, state_dir: Path, runner: Runner, *, allow_dirty: bool = True) -> list[ImageRef]:
+    """Build every app image for the current commit as `pmis/<service>:<tag>` into local storage.
+
+    Never pushes. An image whose base image is not in local storage is reported as skipped (note set)."""
+    _, tag = source_version(runner, root, allow_dirty=allow_dirty)
+    engine = detect_engine(runner, state_dir)
+    refs = []
+    for service, spec in app_image_specs(root).items():
+        missing = missing_bases(engine, spec.dockerfile) if spec.dockerfile.is_file() else [f"(no {spec.dockerfile})"]
+        if missing:
+            note = f"base image {', '.join(missing)} not available offline"
+            refs.append(ImageRef(service, f"localhost/pmis/{service}", tag, note=note))
+        else:
+            refs.append(build(engine, spec, f"localhost/pmis/{service}", tag))
+    return refs

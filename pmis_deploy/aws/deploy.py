@@ -35,7 +35,8 @@ if TYPE_CHECKING:
     from pmis_deploy.config import LoadedSettings
     from pmis_deploy.shell import Runner
 
-REPOSITORIES = ("api", "worker", "web")
+REPOSITORIES = images.APP_SERVICES
+app_image_specs = images.app_image_specs  # module-level so tests can point it at other Dockerfiles
 LOOPBACK = re.compile(r"^https?://(127\.0\.0\.1|localhost|\[::1\])[:/]")
 
 
@@ -47,11 +48,6 @@ class DeployRequest:
     skip_checks: str | None = None  # reason; the gate is skipped and the reason recorded
     allow_dirty: bool = False
     wait_seconds: float = 0.0  # queue behind a held lock this long
-
-
-def app_image_specs(root: Path) -> dict[str, images.ImageSpec]:
-    """Where each service's image is built from (apps/<service>/Dockerfile)."""
-    return {s: images.ImageSpec(s, root / "apps" / s, root / "apps" / s / "Dockerfile") for s in REPOSITORIES}
 
 
 def poll_seconds(aws: AwsClients, default: float) -> float:
