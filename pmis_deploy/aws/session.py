@@ -47,13 +47,15 @@ class AwsClients:
 
     @classmethod
     def for_settings(cls, settings: Settings, *, dry_run: bool = False) -> AwsClients:
-        """Clients for the environment: the embedded emulator for `endpoint_url = "embedded"`,
-        else the configured URL, else the standard AWS_ENDPOINT_URL / real AWS."""
+        """Clients for the environment: for `endpoint_url = "embedded"` the standard AWS_ENDPOINT_URL if
+        set, else the embedded emulator; else the configured URL, else AWS_ENDPOINT_URL / real AWS."""
         endpoint = settings.aws.endpoint_url
-        if endpoint == "embedded":
-            from pmis_deploy.emulators.aws import ensure_running
+        if endpoint == "embedded":  # the standard AWS_ENDPOINT_URL (your LocalStack/moto) wins over the emulator
+            endpoint = endpoint_from_environment()
+            if endpoint is None:
+                from pmis_deploy.emulators.aws import ensure_running
 
-            endpoint = ensure_running(settings)
+                endpoint = ensure_running(settings)
         return cls(region=settings.aws.region, endpoint_url=endpoint, profile=settings.aws.profile, dry_run=dry_run)
 
     @property

@@ -24,7 +24,8 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def local_settings(tmp_path: Path) -> Settings:
+def local_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)  # it would win over "embedded"
     return Settings(
         environment="local",
         aws=AwsSettings(endpoint_url="embedded"),

@@ -78,3 +78,15 @@ def test_recorded_server_that_never_answers_is_a_clear_error(tmp_path: Path) -> 
     finally:
         daemon._terminate(proc.pid)
     assert proc.returncode is not None
+
+
+def test_aws_endpoint_url_wins_over_the_embedded_emulator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pmis_deploy.aws.session import AwsClients
+    from pmis_deploy.aws.settings import AwsSettings
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
+    settings = Settings(
+        environment="local", aws=AwsSettings(endpoint_url="embedded"), local=LocalSettings(state_dir=str(tmp_path))
+    )
+    assert AwsClients.for_settings(settings).endpoint_url == "http://127.0.0.1:4566"
+    assert not (tmp_path / "aws").exists()  # no emulator was started
