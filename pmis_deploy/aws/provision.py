@@ -74,10 +74,17 @@ class _Converger:
             return body()
 
 
-def provision(aws: AwsClients, settings: Settings, *, dry_run: bool = False) -> ProvisionResult:
-    """Plan and (unless dry_run) apply every change that converges the environment's infrastructure."""
-    if dry_run and not aws.dry_run:
-        raise DeployError("dry-run provisioning needs AwsClients(dry_run=True)", hint="this is a bug in the caller")
+def provision(aws: AwsClients, settings: Settings, *, dry_run: bool | None = None) -> ProvisionResult:
+    """Plan and (unless dry_run) apply every change that converges the environment's infrastructure.
+
+    `dry_run` defaults to `aws.dry_run`; a dry run needs dry-run clients (they refuse every write).
+    """
+    dry_run = aws.dry_run if dry_run is None else dry_run
+    if dry_run != aws.dry_run:
+        raise DeployError(
+            f"provision(dry_run={dry_run}) with AwsClients(dry_run={aws.dry_run})",
+            hint="this is a bug in the caller: pass clients made with the same dry_run",
+        )
     c = _Converger(aws, settings, dry_run)
     account_id = aws.account_id()
     bucket = naming.state_bucket(settings, account_id)

@@ -68,7 +68,7 @@ def test_dry_run_plans_everything_and_mutates_nothing(aws_endpoint: str) -> None
 
 def test_dry_run_needs_dry_run_clients(aws_endpoint: str) -> None:
     settings = local_settings(aws_endpoint)
-    with pytest.raises(DeployError, match="needs AwsClients"):
+    with pytest.raises(DeployError, match="with AwsClients"):
         provision(AwsClients.for_settings(settings), settings, dry_run=True)
 
 
