@@ -62,8 +62,8 @@ def test_run_deploy_candidate_promote_and_failures(gcloud_cli, gcp_fake):
 
     # Promote it, then list revisions (the label selector has spaces around "=").
     gcloud_cli("run", "services", "update-traffic", "web", REGION, f"--to-revisions={rev2}=100")
-    service = gcloud_cli("run", "services", "describe", "web", REGION).data
-    assert sum(t.get("percent", 0) for t in service["status"]["traffic"] if t["revisionName"] == rev2) == 100
+    traffic = gcp_fake.table("run.services")["pmis-local/us-central1/web"]["service"]["spec"]["traffic"]
+    assert sum(t.get("percent", 0) for t in traffic if t.get("revisionName") == rev2) == 100
     revisions = gcloud_cli("run", "revisions", "list", "--service=web", REGION).data
     assert [r["metadata"]["name"] for r in revisions] == [rev2, rev1]
     selectors = [r["query"].get("labelSelector") for r in gcp_fake.requests("run") if r["path"].endswith("/revisions")]

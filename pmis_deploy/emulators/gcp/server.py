@@ -30,6 +30,11 @@ _PROJECT_IN_PATH = re.compile(r"(?:^|/)(?:projects|namespaces)/([^/:]+)")
 STARTED_AT = time.time()
 
 
+def parse_qs_one(url: str, name: str) -> str | None:
+    """One query parameter of a request target (None when absent)."""
+    return dict(parse_qsl(urlsplit(url).query)).get(name)
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -174,7 +179,8 @@ class _Handler(BaseHTTPRequestHandler):
                 resources = {name: len(rows) for name, rows in store.tables.items() if rows}
                 return 200, {"ok": True, "pid": os.getpid(), "started_at": STARTED_AT, "resources": resources}
             if rest == "requests" and self.command == "GET":
-                return 200, {"requests": list(store.log)}
+                api = parse_qs_one(self.path, "api")
+                return 200, {"requests": [r for r in store.log if api is None or r.get("api") == api]}
             if rest == "requests" and self.command == "DELETE":
                 store.log.clear()
                 return 200, {}

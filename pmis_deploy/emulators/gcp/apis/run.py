@@ -168,7 +168,7 @@ def _new_revision(call: Call, entry: JSON) -> None:
         "spec": copy.deepcopy(template.get("spec") or {}),
         "status": {
             "observedGeneration": 1,
-            "imageDigest": f"{image.split('@')[0].rsplit(':', 1)[0]}@sha256:{_digest(image)}",
+            "imageDigest": _image_digest(image),
             "logUrl": f"https://console.cloud.google.com/logs/viewer?revision={rev_name}",
             "_ready": not failed,
             "_message": (failures.get(name) or DEFAULT_REVISION_FAILURE) if failed else "",
@@ -179,8 +179,12 @@ def _new_revision(call: Call, entry: JSON) -> None:
         entry["latestReady"] = rev_name
 
 
-def _digest(image: str) -> str:
-    return hashlib.sha256(image.encode()).hexdigest()
+def _image_digest(image: str) -> str:
+    """The digest reference a revision reports: the image itself if pinned, else a stable fake digest."""
+    if "@sha256:" in image:
+        return image
+    repository = image.rsplit(":", 1)[0] if ":" in image.rsplit("/", 1)[-1] else image
+    return f"{repository}@sha256:{hashlib.sha256(image.encode()).hexdigest()}"
 
 
 def _resolve_traffic(call: Call, entry: JSON) -> list[JSON]:
@@ -328,6 +332,9 @@ def delete_service(call: Call) -> Reply:
     name = call.p("name")
     _entry(call, name)
     call.store.table("run.services").pop(_key(call, name))
+    call.store.table("iam.policies").pop(
+        f"projects/{call.project('ns')}/locations/{_region(call)}/services/{name}", None
+    )
     revisions = call.store.table("run.revisions")
     for key in [
         k
@@ -486,6 +493,8 @@ def replace_job(call: Call) -> Reply:
 def delete_job(call: Call) -> Reply:
     _job(call, call.p("name"))
     call.store.table("run.jobs").pop(_key(call, call.p("name")))
+    resource = f"projects/{call.project('ns')}/locations/{_region(call)}/jobs/{call.p('name')}"
+    call.store.table("iam.policies").pop(resource, None)
     return 200, {"apiVersion": "v1", "kind": "Status", "status": "Success"}
 
 
