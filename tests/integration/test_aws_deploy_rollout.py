@@ -160,3 +160,11 @@ def test_run_task_request_uses_private_subnets_without_public_ip(infra: AwsInfra
         "assignPublicIp": "DISABLED",
     }
     assert len(req["startedBy"]) == 128 and req["launchType"] == "FARGATE"
+
+
+def test_status_of_an_environment_never_deployed(aws_endpoint: str, settings: Settings) -> None:
+    from pmis_deploy.aws.status import collect
+
+    data = collect(AwsClients(region="us-east-1"), settings)
+    assert {s["status"] for s in data["services"]} == {"MISSING"}
+    assert data["releases"] == [] and data["current_release"] is None and data["lock"] is None
