@@ -52,7 +52,9 @@ def deploy_aws(
         from pmis_deploy.aws.deploy import DeployRequest, deploy
         from pmis_deploy.pipeline import render_summary
 
-        request = DeployRequest(tag, dry_run, yes, skip_checks, allow_dirty, float(wait))
+        request = DeployRequest(
+            tag=tag, dry_run=dry_run, yes=yes, skip_checks=skip_checks, allow_dirty=allow_dirty, wait_seconds=wait
+        )
         record, code = deploy(load(env), request)
         console.result(render_summary(record, dry_run=dry_run))
     if code:
@@ -78,7 +80,8 @@ def rollback_aws(
         from pmis_deploy.aws.rollback import RollbackRequest, rollback
         from pmis_deploy.pipeline import render_summary
 
-        record, code = rollback(load(env), RollbackRequest(to, dry_run, yes, float(wait)))
+        request = RollbackRequest(to=to, dry_run=dry_run, yes=yes, wait_seconds=wait)
+        record, code = rollback(load(env), request)
         console.result(render_summary(record, dry_run=dry_run))
     if code:
         raise Exit(code=code)

@@ -206,6 +206,7 @@ def inv(env: Env, *args: str) -> Any:
         check=False,
     )
     assert done.returncode == 0, done.stderr[-2000:]
+    assert CANARY not in done.stdout + done.stderr
     return json.loads(done.stdout) if "--json" in args else done.stdout
 
 
