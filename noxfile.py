@@ -13,7 +13,7 @@ nox.options.reuse_existing_virtualenvs = True
 nox.options.sessions = ["lint", "typecheck", "tests"]
 
 PYTHON = "3.11"
-CODE = ["pmis_deploy", "tasks", "tests", "apps/api", "noxfile.py"]
+CODE = ["."]  # pyproject.toml excludes apps/web, .nox and .venv
 
 
 def install(session: nox.Session, extras: str = "dev", *, editable: bool = True) -> None:
