@@ -77,7 +77,14 @@ def server(settings: Settings) -> DetachedServer:
         port,
         [sys.executable, "-m", SERVER_MODULE, "--port", str(port)],
         probe_path=PROBE_PATH,
+        announce=_info,
     )
+
+
+def _info(message: str) -> None:
+    from pmis_deploy.console import info
+
+    info(message)
 
 
 def ensure_running(settings: Settings) -> str:

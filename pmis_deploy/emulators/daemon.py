@@ -34,7 +34,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -95,6 +95,7 @@ class DetachedServer:
         host: str = "127.0.0.1",
         env: dict[str, str] | None = None,
         ready_timeout: float = READY_TIMEOUT,
+        announce: Callable[[str], None] | None = None,
     ) -> None:
         self.name = name
         self.directory = Path(directory)
@@ -104,6 +105,7 @@ class DetachedServer:
         self.host = host
         self.env = env or {}
         self.ready_timeout = ready_timeout
+        self.announce = announce or (lambda message: None)  # progress lines while starting (stderr)
 
     @property
     def url(self) -> str:
@@ -216,6 +218,7 @@ class DetachedServer:
     # ---- internals -------------------------------------------------------------------------------------
 
     def _start(self) -> ServerRecord:
+        self.announce(f"starting the local {self.name} emulator on {self.url} (log: {self.log_path})")
         started = time.monotonic()
         with open(self.log_path, "ab") as log:
             proc = subprocess.Popen(
@@ -256,6 +259,7 @@ class DetachedServer:
             started_at=time.time(),
             cold_start_seconds=round(time.monotonic() - started, 3),
         )
+        self.announce(f"local {self.name} emulator ready in {record.cold_start_seconds:.1f}s (pid {record.pid})")
         return self._write(record)
 
     def _answers_within(self, seconds: float) -> bool:
