@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
 from pmis_deploy.settings_base import Strict
 
@@ -18,10 +18,25 @@ class Severity(StrEnum):
 
 
 class Waiver(Strict):
+    """Lets a FAIL/UNAVAILABLE check through until `expires` (inclusive), for a stated reason."""
+
     check: str
     reason: str = Field(min_length=10)
     expires: dt.date
     approved_by: str | None = None
+
+    @field_validator("check")
+    @classmethod
+    def _known_check(cls, value: str) -> str:
+        import difflib
+
+        from pmis_deploy.checks.registry import BY_NAME
+
+        if value not in BY_NAME:
+            close = difflib.get_close_matches(value, list(BY_NAME), n=1)
+            hint = f"did you mean {close[0]}?" if close else f"use one of {', '.join(BY_NAME)}"
+            raise ValueError(f"is not a check ({hint})")
+        return value
 
 
 class LintLevel(StrEnum):

@@ -103,13 +103,15 @@ def test_a_valid_waiver_waives_and_an_expired_one_stops_counting(check_ctx, monk
     assert report.run_checks(items, check_ctx(checks={"waivers": waivers[:1]}), today=TODAY).passed
 
 
-def test_waiver_needs_a_reason():
+def test_waiver_needs_a_reason_and_a_known_check():
     from pydantic import ValidationError
 
     from pmis_deploy.checks.settings import Waiver
 
     with pytest.raises(ValidationError):
         Waiver(check="audit", reason="", expires=TODAY)
+    with pytest.raises(ValidationError, match=r"is not a check \(did you mean secrets\?\)"):
+        Waiver(check="secret", reason="a long enough reason", expires=TODAY)
 
 
 def test_json_and_table(check_ctx, monkeypatch, tmp_path, capsys):
