@@ -130,9 +130,7 @@ def provision(aws: AwsClients, settings: Settings, *, dry_run: bool | None = Non
             str(repos[s]["repositoryArn"]) if s in repos else f"<new {naming.repository(settings, s)}>"
             for s in naming.SERVICES
         ]
-        secret_arns = list(secrets.arns(aws, settings).values())
-        if db is not None:  # the RDS-managed master secret: lets tasks read rotated credentials directly
-            secret_arns.append(db.master_secret_arn)
+        secret_arns = list(secrets.arns(aws, settings).values())  # exactly the app's secrets
         c.changes += c.run(
             iam.plan(aws, settings, account_id=account_id, repository_arns=repo_arns, secret_arns=secret_arns)
         )
@@ -240,7 +238,7 @@ def read_infra(aws: AwsClients, settings: Settings, *, account_id: str | None = 
         state_bucket=bucket,
         extra={
             "db_instance": naming.db_instance(settings),
-            "db_master_secret_arn": master_secret,  # RDS-managed {"username","password"}; rotated by RDS
+            "db_master_secret_arn": master_secret,  # RDS-managed {"username","password"} (not readable by tasks)
             "replication_group": naming.replication_group(settings),
             "api_service": naming.ecs_service(settings, "api"),
         },
