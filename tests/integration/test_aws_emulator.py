@@ -236,6 +236,23 @@ def test_failing_rollout_without_rollback_stays_failed(cluster: Cluster, knobs: 
     assert cluster.poll()["deployments"][0]["rolloutState"] == "FAILED"  # it stays so
 
 
+def test_rollout_seconds_knob(cluster: Cluster, knobs: Callable[..., Any]) -> None:
+    import time
+
+    knobs(rollout_polls=1, rollout_seconds=0.3)
+    cluster.create_service(cluster.task_definition())
+    assert cluster.poll()["deployments"][0]["rolloutState"] == "IN_PROGRESS"
+    time.sleep(0.35)
+    assert _completed(cluster.poll())
+
+
+def test_failing_first_deployment_has_nothing_to_roll_back_to(cluster: Cluster) -> None:
+    cluster.create_service(cluster.task_definition(environment=FAIL))
+    service = cluster.poll_until(lambda s: s["deployments"][0]["rolloutState"] == "FAILED")
+    assert [d["status"] for d in service["deployments"]] == ["PRIMARY"]
+    assert service["runningCount"] == 0
+
+
 def test_failing_rollout_without_breaker_keeps_failing(cluster: Cluster) -> None:
     no_breaker = {**BREAKER, "deploymentCircuitBreaker": {"enable": False, "rollback": False}}
     cluster.create_service(cluster.task_definition(environment=FAIL), deploymentConfiguration=no_breaker)
