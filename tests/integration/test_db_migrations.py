@@ -105,7 +105,7 @@ def test_check_fails_on_several_heads(pg_url: str, tmp_path: Path) -> None:
 
 
 def test_unreachable_database_says_so_without_the_password() -> None:
-    url = "postgresql+psycopg://app:hunter2secret@127.0.0.1:1/pmis"
+    url = "postgresql+psycopg://app:hunter2secret@127.0.0.1:1/pmis"  # pragma: allowlist secret
     with pytest.raises(db.DatabaseUnreachable) as caught:
         db.current_heads(url)
     assert "hunter2secret" not in caught.value.render()

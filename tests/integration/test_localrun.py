@@ -24,7 +24,7 @@ def test_migration_subprocess_reaches_head_and_reruns_cleanly(pg_url: str) -> No
 
 
 def test_migration_failure_is_release_failed_with_stderr_and_no_password() -> None:
-    url = "postgresql://app:Sup3rSecretPw@127.0.0.1:1/pmis"
+    url = "postgresql://app:Sup3rSecretPw@127.0.0.1:1/pmis"  # pragma: allowlist secret
     with pytest.raises(ReleaseFailed) as caught:
         run_migration(url, Runner(echo=False))
     text = caught.value.render()
