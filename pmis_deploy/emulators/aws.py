@@ -46,8 +46,10 @@ In the server (GET/POST/DELETE http://127.0.0.1:5055/pmis-emulator/knobs, a JSON
   task_polls         (1)   describe_tasks polls per one-off task step
 `POST /moto-api/reset` wipes all resources and resets the knobs.
 
-Users with their own LocalStack or moto server set `aws.endpoint_url` (or the standard
-AWS_ENDPOINT_URL) to it instead; the extension then does not apply.
+The extension changes moto only for requests the emulator serves: other moto users in the same
+process (a unit test's `mock_aws`) keep plain moto; `aws_control.emulating()` turns it on for them.
+Users with their own LocalStack or moto server set the standard AWS_ENDPOINT_URL (it wins over
+"embedded") or `aws.endpoint_url`; the extension then does not apply.
 """
 
 from __future__ import annotations
