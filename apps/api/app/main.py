@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -22,7 +23,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         resolved = settings or Settings.from_env()
-        logging.basicConfig(level=resolved.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        logging.basicConfig(
+            level=resolved.log_level, stream=sys.stdout, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+        )
         engine = make_engine(resolved.database_url.get_secret_value())
         app.state.settings = resolved
         app.state.engine = engine

@@ -38,11 +38,12 @@ def test_job_marks_and_exits_zero(schema_url: str, package_id: str) -> None:
     engine.dispose()
     done = _run(schema_url.replace("postgresql+psycopg", "postgresql"))
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == {"job": "check_overdue_tasks", "marked_overdue": 1}
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"job": "check_overdue_tasks", "marked_overdue": 1}
+    assert "marked 1 task(s) overdue" in done.stdout  # logs go to stdout
 
 
 def test_job_exits_one_when_the_database_is_unreachable() -> None:
     failed = _run("postgresql://app:NotPrinted99@127.0.0.1:1/pmis")
     assert failed.returncode == 1
-    assert "check_overdue_tasks failed: OperationalError" in failed.stderr
+    assert "check_overdue_tasks failed: OperationalError" in failed.stdout
     assert "NotPrinted99" not in failed.stderr + failed.stdout

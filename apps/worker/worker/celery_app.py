@@ -7,7 +7,6 @@ use the one-shot entrypoint `python -m worker.jobs.check_overdue_tasks` instead.
 
 from __future__ import annotations
 
-import logging
 import ssl
 
 from celery import Celery
@@ -41,6 +40,6 @@ def make_app() -> Celery:
     return celery
 
 
-logging.basicConfig(level=settings.log_level(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+settings.configure_logging()
 app = make_app()
 worker_ready.connect(health_server.start_from_env, weak=False)  # Cloud Run services probe $PORT

@@ -6,7 +6,9 @@ normalisation, the `tasks` table) are restated here; a test checks them against 
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
 from collections.abc import Mapping
 
 DRIVER_SCHEME = "postgresql+psycopg"
@@ -33,3 +35,8 @@ def broker_url(environ: Mapping[str, str] | None = None) -> str | None:
 def log_level(environ: Mapping[str, str] | None = None) -> str:
     env = os.environ if environ is None else environ
     return env.get("LOG_LEVEL", "INFO").upper()
+
+
+def configure_logging() -> None:
+    """Log to stdout at LOG_LEVEL (the platform's log driver collects stdout)."""
+    logging.basicConfig(level=log_level(), stream=sys.stdout, format="%(asctime)s %(levelname)s %(name)s %(message)s")

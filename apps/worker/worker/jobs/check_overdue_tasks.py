@@ -16,7 +16,7 @@ log = logging.getLogger("worker.jobs.check_overdue_tasks")
 def main() -> int:
     from worker import settings
 
-    logging.basicConfig(level=settings.log_level(), format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings.configure_logging()
     try:
         from worker.tasks import check_overdue_tasks
 
