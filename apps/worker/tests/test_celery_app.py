@@ -21,6 +21,7 @@ def test_task_is_registered_and_scheduled_daily_at_midnight_utc() -> None:
     assert isinstance(schedule, crontab)
     assert (schedule.hour, schedule.minute) == ({0}, {0})
     assert app.conf.timezone == "UTC" and app.conf.enable_utc is True
+    assert app.conf.beat_schedule_filename.startswith("/tmp/")  # writable by the image's non-root user
 
 
 def test_broker_comes_from_celery_broker_url_then_redis_url(monkeypatch: pytest.MonkeyPatch) -> None:

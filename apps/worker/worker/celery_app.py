@@ -29,6 +29,8 @@ def make_app() -> Celery:
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
+        # The image's /app is read-only for the (non-root) user: beat keeps its state file in /tmp.
+        beat_schedule_filename="/tmp/celerybeat-schedule",  # noqa: S108
         beat_schedule={
             "check-overdue-tasks-daily": {"task": CHECK_OVERDUE, "schedule": crontab(minute="0", hour="0")},
         },
