@@ -44,6 +44,10 @@ def test_ensure_running_reuses_stops_and_keeps_a_snapshot(tmp_path: Path) -> Non
         assert server(settings).read_record() == record  # the same process, not a second one
 
         _post(f"{url}/secretmanager/v1/projects/pmis-local/secrets?secretId=kept", {"replication": {"automatic": {}}})
+        assert gcp.set_knobs(url, run_polls=2)["run_polls"] == 2
+        assert [r["path"] for r in gcp.requests(url, api="secretmanager")] == [
+            "/secretmanager/v1/projects/pmis-local/secrets"
+        ]
         info = gcp.status(settings)
         assert info["running"] is True and info["resources"] == {"secretmanager.secrets": 1}
         assert Path(info["log"]).parent == tmp_path / "state" / "gcp"

@@ -16,6 +16,7 @@ Public API
       .url .port .requests(api=None) .set_knob(name, value) .reset() .env(config_dir) .table(name)
     ensure_running(settings) -> url          detached server of the `local` environment (reused if alive)
     stop(settings) -> bool, status(settings) -> dict
+    set_knobs(url, **knobs) -> dict, reset(url), requests(url, api=None) -> list   (HTTP, any running fake)
     gcloud_env(port, config_dir, project=...) -> dict[str, str]   the exact env the gcloud runner sets
 
 Control endpoints (same server, origin-form): GET /_fake/health, GET|DELETE /_fake/requests (bodies with
@@ -30,7 +31,7 @@ from __future__ import annotations
 
 from pmis_deploy.emulators.gcp.core import DEFAULT_PROJECT
 from pmis_deploy.emulators.gcp.env import OVERRIDDEN_APIS, RUN_OVERRIDE, gcloud_env
-from pmis_deploy.emulators.gcp.lifecycle import ensure_running, status, stop
+from pmis_deploy.emulators.gcp.lifecycle import ensure_running, requests, reset, set_knobs, status, stop
 from pmis_deploy.emulators.gcp.server import FakeGcp, running_fake
 from pmis_deploy.emulators.gcp.state import Knobs
 
@@ -42,7 +43,10 @@ __all__ = [
     "Knobs",
     "ensure_running",
     "gcloud_env",
+    "requests",
+    "reset",
     "running_fake",
+    "set_knobs",
     "status",
     "stop",
 ]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import sys
+import urllib.request
 from typing import TYPE_CHECKING, Any
 
 from pmis_deploy.emulators.daemon import DetachedServer, state_root
@@ -42,3 +44,29 @@ def stop(settings: Settings) -> bool:
 def status(settings: Settings) -> dict[str, Any]:
     """running, pid, url, uptime_seconds, cold_start_seconds, log, resources (rows per state table)."""
     return server(settings).status()
+
+
+def set_knobs(url: str, **values: Any) -> dict[str, Any]:
+    """Change knobs of the fake at `url` over HTTP (POST /_fake/knobs); returns all knobs."""
+    return _call(url, "POST", "/_fake/knobs", values)
+
+
+def reset(url: str) -> None:
+    """Forget every resource, request and knob of the fake at `url`."""
+    _call(url, "POST", "/_fake/reset", {})
+
+
+def requests(url: str, api: str | None = None) -> list[dict[str, Any]]:
+    """The request log of the fake at `url` (passwords and secret payloads redacted)."""
+    query = f"?api={api}" if api else ""
+    return list(_call(url, "GET", f"/_fake/requests{query}", None).get("requests", []))
+
+
+def _call(url: str, method: str, path: str, body: dict[str, Any] | None) -> dict[str, Any]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(  # noqa: S310  (a loopback URL we were given)
+        url.rstrip("/") + path, data=data, method=method, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        answer = json.loads(response.read() or b"{}")
+    return answer if isinstance(answer, dict) else {}
