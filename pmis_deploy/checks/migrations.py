@@ -2,9 +2,10 @@
 what the models declare (no model change without a migration).
 
 The first two need no database. The third upgrades a scratch database (created on the server of
-settings.checks.migrations_database_url, or local.database_url in `local`, and dropped afterwards) to
-head and runs Alembic's autogenerate comparison against app.models (pmis_deploy.db.model_diff). It never
-touches the environment's own database. Without a reachable server it is UNAVAILABLE, never a pass.
+settings.checks.migrations_database_url, or in `local` on the local PostgreSQL, which is started if
+needed as the local deploy does; dropped afterwards) to head and runs Alembic's autogenerate comparison
+against app.models (pmis_deploy.db.model_diff). It never touches the environment's own database.
+Without a reachable server it is UNAVAILABLE, never a pass.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from pmis_deploy.checks.outcome import CheckContext, Finding, Outcome, SubCheck, Verdict, verdict
+from pmis_deploy.errors import DeployError
 
 VERSIONS = Path("apps/api/alembic/versions")
 
@@ -80,11 +82,17 @@ def imports_cleanly(root: Path, versions: Path) -> SubCheck:
 
 
 def scratch_server(ctx: CheckContext) -> str | None:
+    """checks.migrations_database_url; in `local`, the local PostgreSQL (started if needed, as deploy does)."""
     configured = ctx.settings.checks.migrations_database_url
     if configured is not None:
         return configured.get_secret_value()
     if ctx.settings.environment.value == "local":
-        return ctx.settings.local.database_url.get_secret_value()
+        from pmis_deploy.emulators.local import ensure_database
+
+        try:
+            return ensure_database(ctx.settings)
+        except DeployError as exc:
+            raise ScratchUnavailable(f"the local PostgreSQL could not be started: {exc.render()}") from None
     return None
 
 
@@ -93,7 +101,10 @@ def models_match(ctx: CheckContext) -> SubCheck:
     from pmis_deploy import db
 
     name = "models = migrations"
-    server = scratch_server(ctx)
+    try:
+        server = scratch_server(ctx)
+    except ScratchUnavailable as exc:
+        return SubCheck(name, Outcome.UNAVAILABLE, str(exc))
     if server is None:
         return SubCheck(
             name,

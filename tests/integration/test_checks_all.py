@@ -18,9 +18,16 @@ BIN = Path(sys.executable).parent
 
 
 @pytest.mark.integration
-def test_checks_all_reports_every_runbook_item_and_exits_accordingly(tmp_path):
+def test_checks_all_reports_every_runbook_item_and_exits_accordingly(tmp_path, pg_cluster):
     out = tmp_path / "checks.json"
-    env = {**os.environ, "PMIS_CHECKS__OFFLINE": "true", "PMIS_TEST_FROM_CHECKLIST": "1", "COLUMNS": "200"}
+    env = {
+        **os.environ,
+        "PMIS_CHECKS__OFFLINE": "true",
+        "PMIS_TEST_FROM_CHECKLIST": "1",
+        # the scratch database for checks.migrations, instead of starting the local environment's PostgreSQL
+        "PMIS_CHECKS__MIGRATIONS_DATABASE_URL": pg_cluster.url(),
+        "COLUMNS": "200",
+    }
     proc = subprocess.run(
         [str(BIN / "inv"), "checks.all", "--env", "local", "--json", str(out)],
         cwd=ROOT,
@@ -39,6 +46,7 @@ def test_checks_all_reports_every_runbook_item_and_exits_accordingly(tmp_path):
     assert outcomes["tests"] == "UNAVAILABLE"
     assert "recursively" in report["checks"][0]["details"]
     assert outcomes["audit"] == "UNAVAILABLE"
+    assert outcomes["migrations"] == "PASS", report["checks"][5]["details"]
     # The exit code follows the outcomes: 0 only when every item is PASS or WAIVED.
     passed = all(v in ("PASS", "WAIVED") for v in outcomes.values())
     assert report["passed"] is passed is False

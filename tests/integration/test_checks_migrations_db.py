@@ -42,3 +42,27 @@ def pg_cluster_databases(cluster) -> list[str]:
             return [r[0] for r in conn.execute(text("SELECT datname FROM pg_database"))]
     finally:
         engine.dispose()
+
+
+@pytest.mark.integration
+def test_local_environment_uses_the_local_postgresql_as_deploy_does(check_ctx, pg_cluster, monkeypatch):
+    from pmis_deploy.emulators import local
+
+    started = []
+    monkeypatch.setattr(local, "ensure_database", lambda settings: started.append(1) or pg_cluster.url())
+    verdict = migrations.check(check_ctx(REPO))  # environment local, no migrations_database_url
+    assert started == [1]
+    assert verdict.outcome is Outcome.PASS, verdict.details
+
+
+def test_local_postgresql_that_cannot_start_is_unavailable(check_ctx, monkeypatch):
+    from pmis_deploy.emulators import local
+    from pmis_deploy.errors import ToolMissingError
+
+    def fail(settings):
+        raise ToolMissingError("pg_ctl is not installed", hint="apt-get install postgresql-15")
+
+    monkeypatch.setattr(local, "ensure_database", fail)
+    sub = migrations.models_match(check_ctx(REPO))
+    assert sub.outcome is Outcome.UNAVAILABLE
+    assert "the local PostgreSQL could not be started: pg_ctl is not installed" in sub.note
