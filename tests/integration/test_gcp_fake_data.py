@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.gcloud]
 
 REGION = "--region=us-central1"
 SA = "app-runtime@pmis-local.iam.gserviceaccount.com"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.gcloud]
 
 REGION = "--region=us-central1"
 IMAGE = "us-central1-docker.pkg.dev/pmis-local/app/web"

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.gcloud]
 
 LOCK = "gs://pmis-state/locks/local.json"
 
