@@ -130,6 +130,8 @@ def _round_two(ctx: Ctx, seen: Observed) -> None:
 
 def decode_access(response: dict[str, Any]) -> SecretVersion:
     """The version id and the decoded payload of `secrets versions access --format=json` (registered)."""
-    data = base64.b64decode(response.get("payload", {}).get("data", "")).decode()
+    encoded = response.get("payload", {}).get("data", "")
+    # protobuf JSON bytes: standard or URL-safe alphabet, padding optional
+    data = base64.urlsafe_b64decode(encoded.replace("+", "-").replace("/", "_") + "=" * (-len(encoded) % 4)).decode()
     register_secret(data)
     return SecretVersion(last(response.get("name", "0")), data)

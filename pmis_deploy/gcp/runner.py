@@ -61,7 +61,7 @@ class Gcloud:
             port = _port_of(fake.ensure_running(settings))
             config_dir = Path(settings.local.state_dir) / "gcloud"
             config_dir.mkdir(parents=True, exist_ok=True)
-            env.update(fake.gcloud_env(port, str(config_dir.resolve())))
+            env.update(fake.gcloud_env(port, str(config_dir.resolve()), project=settings.gcp.project))
         return cls(
             project=settings.gcp.project,
             region=settings.gcp.region,
