@@ -28,6 +28,7 @@ class GateResult:
     skipped: bool = False
     skip_reason: str | None = None
     report: Report | None = None
+    deferred: tuple[str, ...] = ()  # checks left for later (("images",): call scan_images after the push)
 
     def error(self) -> GateFailed:
         """The GateFailed to raise when the gate did not pass (names each failing check)."""
@@ -48,6 +49,7 @@ def run_gate(
     runner: Runner | None = None,
     images: Mapping[str, str] | None = None,
     show: bool = True,
+    defer_image_scan: bool = False,
 ) -> GateResult:
     """Run the environment's gate (settings.deploy.gate; "all" = the whole checklist).
 
@@ -65,8 +67,32 @@ def run_gate(
 
     settings = loaded.settings
     items = resolve(settings.deploy.gate, origin="deploy.gate")
-    ctx = CheckContext(loaded.root, settings, runner or Runner(), images=dict(images or {}))
+    defer = defer_image_scan and not images
+    ctx = CheckContext(loaded.root, settings, runner or Runner(), images=dict(images or {}), defer_image_scan=defer)
     report = run_checks(items, ctx)
+    if show:
+        report.render(stderr=True)
+    deferred = ("images",) if defer and any(item.name == "images" for item in items) else ()
+    return GateResult(passed=report.passed, outcomes=report.outcomes, report=report, deferred=deferred)
+
+
+def scan_images(
+    loaded: LoadedSettings,
+    images: Mapping[str, str],
+    *,
+    runner: Runner | None = None,
+    show: bool = True,
+) -> GateResult:
+    """checks.images on the release's pushed images (service → <repo>@sha256:…): the deferred part of the gate."""
+    from pmis_deploy.checks.outcome import CheckContext
+    from pmis_deploy.checks.registry import resolve
+    from pmis_deploy.checks.report import run_checks
+    from pmis_deploy.shell import Runner
+
+    if not images:
+        raise GateFailed("scan_images needs the release's images", hint="pass {service: '<repo>@sha256:…'}")
+    ctx = CheckContext(loaded.root, loaded.settings, runner or Runner(), images=dict(images))
+    report = run_checks(resolve(["images"]), ctx)
     if show:
         report.render(stderr=True)
     return GateResult(passed=report.passed, outcomes=report.outcomes, report=report)

@@ -14,14 +14,21 @@ if TYPE_CHECKING:
 
 JSON_PATH_HELP = "also write the results as JSON to this path"
 HELP = {"env": ENV_HELP, "json": JSON_PATH_HELP}
-IMAGE_HELP = {**HELP, "image": "SERVICE=IMAGE@sha256:DIGEST of this release, for the image scan (repeatable)"}
+IMAGE_HELP = {
+    **HELP,
+    "image": "SERVICE=IMAGE@sha256:DIGEST of this release, for the image scan (repeatable)",
+    "defer_image_scan": "leave the image scan to the deploy (it scans the pushed digests before rolling out)",
+}
 
 
-def _run(names: list[str], env: str | None, json: str | None, images: list[str] | None = None) -> None:
+def _run(
+    names: list[str], env: str | None, json: str | None, images: list[str] | None = None, defer: bool = False
+) -> None:
     with reported():
         from pmis_deploy.checks.report import run_named
 
-        if not run_named(load(env), names, json_path=json, images=images or ()).passed:
+        report = run_named(load(env), names, json_path=json, images=images or (), defer_image_scan=defer)
+        if not report.passed:
             raise Exit(code=1)
 
 
@@ -50,9 +57,15 @@ def audit(c: Context, env: str | None = None, json: str | None = None) -> None:
 
 
 @task(iterable=["image"], help=IMAGE_HELP)
-def images(c: Context, env: str | None = None, json: str | None = None, image: list[str] | None = None) -> None:
+def images(
+    c: Context,
+    env: str | None = None,
+    json: str | None = None,
+    image: list[str] | None = None,
+    defer_image_scan: bool = False,
+) -> None:
     """Lint Dockerfiles (hadolint) and scan configs and release images (trivy)."""
-    _run(["images"], env, json, image)
+    _run(["images"], env, json, image, defer_image_scan)
 
 
 @task(help=HELP)
@@ -80,15 +93,27 @@ def workflows(c: Context, env: str | None = None, json: str | None = None) -> No
 
 
 @task(iterable=["image"], help=IMAGE_HELP)
-def security(c: Context, env: str | None = None, json: str | None = None, image: list[str] | None = None) -> None:
+def security(
+    c: Context,
+    env: str | None = None,
+    json: str | None = None,
+    image: list[str] | None = None,
+    defer_image_scan: bool = False,
+) -> None:
     """Run the security checks: secrets, audit, images."""
-    _run(["security"], env, json, image)
+    _run(["security"], env, json, image, defer_image_scan)
 
 
 @task(name="all", default=True, iterable=["image"], help=IMAGE_HELP)
-def all_(c: Context, env: str | None = None, json: str | None = None, image: list[str] | None = None) -> None:
+def all_(
+    c: Context,
+    env: str | None = None,
+    json: str | None = None,
+    image: list[str] | None = None,
+    defer_image_scan: bool = False,
+) -> None:
     """Run the whole pre-deployment checklist (one table; exit 1 unless every item is PASS or WAIVED)."""
-    _run(["all"], env, json, image)
+    _run(["all"], env, json, image, defer_image_scan)
 
 
 def _context(env: str | None) -> CheckContext:

@@ -2,8 +2,9 @@
 `trivy image` on the images built for this release (by digest).
 
 Without trivy the trivy parts are UNAVAILABLE (with how to install it); a hadolint failure is still a
-FAIL. Without images for this release (the gate runs before the build unless the deploy passes them),
-the image scan is UNAVAILABLE: nothing is reported as scanned that was not.
+FAIL. Without images for this release the image scan is UNAVAILABLE — unless the caller defers it
+(ctx.defer_image_scan: a deploy that runs gate.scan_images on the pushed digests before rolling out),
+in which case the details say it was deferred. Nothing is reported as scanned that was not.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pmis_deploy.checks.settings import LintLevel
 from pmis_deploy.checks.tools import find_tool, missing
 
 COMPOSE_FILE = "docker-compose.prod.yml"
+DEFERRED = "trivy image: deferred (the deploy scans the release's images by digest after pushing them)"
 LINT_ORDER = ("style", "info", "warning", "error")
 TRIVY_ORDER = ("UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL")
 TRIVY_SEVERITY = {"low": "LOW", "moderate": "MEDIUM", "high": "HIGH", "critical": "CRITICAL"}
@@ -46,12 +48,15 @@ def check(ctx: CheckContext) -> Verdict:
     threshold = TRIVY_SEVERITY[ctx.settings.checks.audit_severity_threshold.value]
     compose = ctx.root / COMPOSE_FILE
     config_targets = [*files, *([compose] if compose.is_file() else [])]
+    preface = DEFERRED if ctx.defer_image_scan and not ctx.images else ""
     if trivy is None or ctx.settings.checks.offline:
         offline = "not run: checks.offline is set (trivy downloads its database)"
         why = offline if ctx.settings.checks.offline else missing("trivy")
         subchecks.append(SubCheck("trivy config + image", Outcome.UNAVAILABLE, why))
-        return verdict(subchecks)
+        return verdict(subchecks, preface)
     subchecks.extend(trivy_config(ctx, trivy, target, threshold) for target in config_targets)
+    if not ctx.images and ctx.defer_image_scan:
+        return verdict(subchecks, DEFERRED)
     if not ctx.images:
         subchecks.append(
             SubCheck(

@@ -104,6 +104,8 @@ class CheckContext:
     """What a check works on: a tree, the environment's settings and the one command runner.
 
     `images` maps service → image reference (by digest) of the release being checked, when known.
+    `defer_image_scan`: the caller (a deploy) scans the release's images after building them
+    (gate.scan_images), so checks.images leaves the image scan out instead of reporting it UNAVAILABLE.
     `environ` is the process environment (tests pass their own).
     """
 
@@ -111,4 +113,5 @@ class CheckContext:
     settings: Settings
     runner: Runner
     images: Mapping[str, str] = field(default_factory=dict)
+    defer_image_scan: bool = False
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))

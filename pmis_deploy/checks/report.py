@@ -180,6 +180,7 @@ def run_named(
     json_path: str | None = None,
     images: Sequence[str] = (),
     runner: Runner | None = None,
+    defer_image_scan: bool = False,
 ) -> Report:
     """What `inv checks.<name>` does: run, show the table, write JSON when asked.
 
@@ -196,7 +197,9 @@ def run_named(
             raise ConfigError(f"--image {spec!r}: expected SERVICE=IMAGE@sha256:DIGEST", hint="--image api=…@sha256:…")
         refs[service] = ref
     items = resolve(names)
-    ctx = CheckContext(loaded.root, loaded.settings, runner or Runner(), images=refs)
+    ctx = CheckContext(
+        loaded.root, loaded.settings, runner or Runner(), images=refs, defer_image_scan=defer_image_scan and not refs
+    )
     report = run_checks(items, ctx)
     report.render()
     if json_path:

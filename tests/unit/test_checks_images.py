@@ -106,3 +106,17 @@ def test_offline_skips_trivy_but_still_lints(check_ctx, tmp_path):
     assert verdict.outcome is Outcome.UNAVAILABLE
     assert "hadolint (2 Dockerfiles): PASS" in verdict.details
     assert "checks.offline is set" in verdict.details
+
+
+def test_a_deferred_image_scan_is_left_out_and_said_so(check_ctx, tmp_path, monkeypatch):
+    trivy = tmp_path / "trivy"
+    trivy.write_text('#!/bin/sh\necho \'{"SchemaVersion": 2, "Results": []}\'\n')
+    trivy.chmod(trivy.stat().st_mode | stat.S_IXUSR)
+    real = images.find_tool
+    monkeypatch.setattr(images, "find_tool", lambda name: str(trivy) if name == "trivy" else real(name))
+    ctx = check_ctx(tree(tmp_path / "t"))
+    ctx.defer_image_scan = True
+    verdict = images.check(ctx)
+    assert verdict.outcome is Outcome.PASS, verdict.details
+    assert verdict.details.startswith("trivy image: deferred")
+    assert "trivy config apps/worker/Dockerfile: PASS" in verdict.details

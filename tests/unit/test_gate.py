@@ -156,3 +156,27 @@ def test_run_gate_runs_the_configured_checks(check_ctx, monkeypatch):
     assert sorted(seen) == ["compose", "secrets"]
     assert (result.passed, result.skipped, result.outcomes) == (False, False, {"secrets": "PASS", "compose": "FAIL"})
     assert "compose (FAIL)" in str(result.error())
+
+
+def test_run_gate_can_defer_the_image_scan_to_scan_images(check_ctx, monkeypatch):
+    from pmis_deploy.checks import images as images_check
+    from pmis_deploy.gate import scan_images
+
+    seen = []
+
+    def fake_images(ctx):
+        seen.append((dict(ctx.images), ctx.defer_image_scan))
+        return Verdict(Outcome.PASS if ctx.images or ctx.defer_image_scan else Outcome.UNAVAILABLE)
+
+    monkeypatch.setattr(images_check, "check", fake_images)
+    ctx = check_ctx(deploy={"gate": ["images"]})
+    loaded = LoadedSettings(ctx.settings, {}, ctx.root)
+    assert run_gate(loaded, show=False).outcomes == {"images": "UNAVAILABLE"}
+    deferred = run_gate(loaded, show=False, defer_image_scan=True)
+    assert (deferred.passed, deferred.deferred) == (True, ("images",))
+    digest = "reg/pmis/api@sha256:" + "b" * 64
+    after = scan_images(loaded, {"api": digest}, show=False)
+    assert after.passed and after.outcomes == {"images": "PASS"}
+    assert seen == [({}, False), ({}, True), ({"api": digest}, False)]
+    with pytest.raises(GateFailed, match="needs the release's images"):
+        scan_images(loaded, {}, show=False)
