@@ -156,6 +156,26 @@ def test_circuit_breaker_failure_rolls_every_service_back(env: Env) -> None:
     assert latest.rolled_back_to is not None and latest.rolled_back_to >= env.first.id
 
 
+def test_failed_health_check_rolls_every_service_back(env: Env) -> None:
+    """Every deployment COMPLETED, but /health never answers 200: the release is rolled back."""
+    before = env.services()
+    broken = load_settings(
+        "local",
+        environ={
+            "PMIS_AWS__ENDPOINT_URL": env.url,
+            "PMIS_LOCAL__DATABASE_URL": env.loaded.settings.local.database_url.get_secret_value(),
+            "PMIS_LOCAL__API_PORT": str(free_port()),
+            "PMIS_DEPLOY__HEALTH_PATH": "/no-such-endpoint",
+            "PMIS_DEPLOY__HEALTH_TIMEOUT_SECONDS": "5",
+        },
+    )
+    with pytest.raises(ReleaseFailed, match=r"rolled_back.*not healthy"):
+        deploy(broken, DeployRequest(tag=TAG_B, skip_checks="integration test"))
+    assert env.services() == before
+    latest = env.backend().list_releases(1)[0]
+    assert latest.status is ReleaseStatus.rolled_back and "health check" in latest.timings
+
+
 def test_lock_contention_refuses_a_second_deployer(env: Env) -> None:
     backend = env.backend()
     assert backend.create_lock(LockInfo(holder="carol@ci-runner-7"))
