@@ -3,6 +3,11 @@
 result = run_gate(loaded)                         # runs the gate, shows the table on stderr
 result = run_gate(loaded, skip_reason="hotfix")   # runs nothing; the deploy records the reason
 if not result.passed: raise result.error()
+
+The gate runs before the build, so it cannot scan the release's images. A deploy either passes them
+(`images=`), or defers that scan (`defer_image_scan=True`, then result.deferred == ("images",)) and calls
+`scan_images(loaded, {service: "<repo>@sha256:…"})` after pushing, before rolling out. Without either,
+a gate that includes "images" reports it UNAVAILABLE and does not pass.
 """
 
 from __future__ import annotations
@@ -38,7 +43,8 @@ class GateResult:
         return GateFailed(
             "the pre-deployment checklist did not pass: " + ", ".join(failing),
             hint="fix the findings (run `inv checks.<name>` to see them), or add a waiver with a reason and an "
-            "expiry date to [checks] waivers in config/<env>.toml; --skip-checks REASON skips the gate (recorded)",
+            "expiry date to [checks] waivers in config/<env>.toml; the deploy's skip option with a REASON skips "
+            "the gate (recorded in the release)",
         )
 
 
