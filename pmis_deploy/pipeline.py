@@ -40,6 +40,7 @@ class Run:
     dry_run: bool = False
     previous: ReleaseRecord | None = None  # the last good release before this one
     touched_services: bool = False
+    deferred_checks: tuple[str, ...] = ()  # gate checks that need the pushed images (run by image_scan_step)
 
     def services_changed(self) -> None:
         """Called by a step just before it changes a running service: from now on failures roll back."""
@@ -174,8 +175,9 @@ def gate_step(loaded: LoadedSettings, skip_reason: str | None) -> Step:
         if run.dry_run:
             console.info(f"would run the checklist gate: {names}" + (" (skipped)" if skip_reason else ""))
             return
-        result = run_gate(loaded, skip_reason=skip_reason)
+        result = run_gate(loaded, skip_reason=skip_reason, defer_image_scan=True)
         run.record.checks = dict(result.outcomes)
+        run.deferred_checks = tuple(result.deferred)
         if skip_reason is not None:
             run.record.gate_skipped = True
             run.record.gate_skip_reason = skip_reason
@@ -184,6 +186,28 @@ def gate_step(loaded: LoadedSettings, skip_reason: str | None) -> Step:
             raise result.error()
 
     return Step("checklist gate", gate)
+
+
+def image_scan_step(loaded: LoadedSettings, pushed: Callable[[], dict[str, str]]) -> Step:
+    """The gate's deferred image scan, on the images this release pushed (service → repo@sha256:…);
+    it runs after the push and before anything is registered or rolled out."""
+
+    def scan(run: Run) -> None:
+        from pmis_deploy import console
+        from pmis_deploy.gate import scan_images
+
+        if "images" not in run.deferred_checks:
+            return
+        images = pushed()
+        if run.dry_run or not images:
+            console.info("image scan (deferred gate check): would scan the pushed images")
+            return
+        result = scan_images(loaded, images)
+        run.record.checks.update(result.outcomes)
+        if not result.passed:
+            raise result.error()
+
+    return Step("image scan", scan)
 
 
 def exit_code(record: ReleaseRecord, *, dry_run: bool) -> int:

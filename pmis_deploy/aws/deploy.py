@@ -183,6 +183,9 @@ class AwsRelease:
             self.refs[ref.service] = pushed
             run.change(f"image {ref.service}: pushed {pushed.reference}")
 
+    def pushed_images(self) -> dict[str, str]:
+        return {s: r.reference for s, r in self.refs.items() if r.pushed}
+
     # -- task definitions -----------------------------------------------------------------------------
     def register(self, run: pipeline.Run) -> None:
         run.record.images = {s: r.recorded for s, r in self.refs.items()}
@@ -370,6 +373,7 @@ def deploy(
         pipeline.gate_step(loaded, request.skip_checks),
         pipeline.Step("build images ∥ provision", release.images_and_infrastructure),
         pipeline.Step("push images", release.push),
+        pipeline.image_scan_step(loaded, release.pushed_images),
         pipeline.Step("task definitions", release.register),
         pipeline.Step("migration", release.migrate),
         pipeline.Step("roll out services", release.roll_out),

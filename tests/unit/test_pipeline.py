@@ -158,3 +158,39 @@ def test_rollback_release_uses_its_own_success_status(backend: MemoryBackend) ->
         Run(record()), [], backend=backend, options=Options(purpose="rollback", success_status=ReleaseStatus.rollback)
     )
     assert result.status is ReleaseStatus.rollback and result.good
+
+
+def test_the_deferred_image_scan_runs_on_pushed_digests_before_any_service_change(
+    backend: MemoryBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pmis_deploy import gate
+    from pmis_deploy.pipeline import gate_step, image_scan_step
+
+    scanned: list[dict[str, str]] = []
+
+    def fake_gate(loaded: object, *, skip_reason: str | None, defer_image_scan: bool) -> gate.GateResult:
+        assert defer_image_scan
+        return gate.GateResult(passed=True, outcomes={"secrets": "PASS"}, deferred=("images",))
+
+    def fake_scan(loaded: object, images: dict[str, str]) -> gate.GateResult:
+        scanned.append(images)
+        return gate.GateResult(passed=False, outcomes={"images": "FAIL"})
+
+    monkeypatch.setattr(gate, "run_gate", fake_gate)
+    monkeypatch.setattr(gate, "scan_images", fake_scan)
+
+    from types import SimpleNamespace
+
+    loaded = SimpleNamespace(settings=SimpleNamespace(deploy=SimpleNamespace(gate=["all"])))
+    pushed = {"api": "r/api@sha256:" + "a" * 64}
+    touched: list[str] = []
+    steps = [
+        gate_step(loaded, None),  # type: ignore[arg-type]
+        image_scan_step(loaded, lambda: pushed),  # type: ignore[arg-type]
+        Step("roll out", lambda run: touched.append("x")),
+    ]
+    with pytest.raises(ReleaseFailed, match=r"images \(FAIL\)"):
+        execute(Run(record()), steps, backend=backend)
+    assert scanned == [pushed] and touched == []
+    final = backend.records["20260101T000000Z-abc"]
+    assert final.status is ReleaseStatus.failed and final.checks == {"secrets": "PASS", "images": "FAIL"}
