@@ -76,8 +76,12 @@ def instance_drift(settings: Settings, security_group_id: str, current: dict[str
             changes[key] = want[key]
     if int(current.get("AllocatedStorage", 0)) < want["AllocatedStorage"]:
         changes["AllocatedStorage"] = want["AllocatedStorage"]  # storage only grows
-    if current.get("PubliclyAccessible"):
+    if current.get("PubliclyAccessible") is not False:  # True, or unknown: say it explicitly
         changes["PubliclyAccessible"] = False
+    if (current.get("DBSubnetGroup") or {}).get("DBSubnetGroupName") != want["DBSubnetGroupName"]:
+        changes["DBSubnetGroupName"] = want["DBSubnetGroupName"]
+    if not (current.get("MasterUserSecret") or {}).get("SecretArn"):
+        changes["ManageMasterUserPassword"] = True  # e.g. created the runbook's way, with a lost password
     groups = sorted(g["VpcSecurityGroupId"] for g in current.get("VpcSecurityGroups", []))
     if groups != [security_group_id]:
         changes["VpcSecurityGroupIds"] = [security_group_id]

@@ -3,12 +3,14 @@ codes say whether changes are planned (2) or not (0)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from pmis_deploy.aws.plan import apply
 from pmis_deploy.aws.provision import provision, read_infra
@@ -64,6 +66,37 @@ def test_dry_run_plans_everything_and_mutates_nothing(aws_endpoint: str) -> None
     assert our_security_groups(live) == []
     private = live.client("ec2").describe_subnets(Filters=[{"Name": "tag:Name", "Values": ["pmis-local-private-*"]}])
     assert private["Subnets"] == []
+
+
+def test_a_runbook_made_database_is_converged(aws_endpoint: str) -> None:
+    """An instance created the runbook's way (inline password, no subnet group, public by default) is
+    adopted: moved into our subnet group, made private, its password handed to RDS-managed secrets."""
+    settings = local_settings(aws_endpoint)
+    aws = AwsClients.for_settings(settings)
+    rds = aws.client("rds")
+    rds.create_db_instance(
+        DBInstanceIdentifier="pmis-local-postgres",
+        DBInstanceClass="db.t4g.micro",
+        Engine="postgres",
+        EngineVersion="15",
+        MasterUsername="postgres",
+        MasterUserPassword="lost-forever-1",
+        AllocatedStorage=20,
+        StorageEncrypted=True,
+    )
+    result = provision(aws, settings)
+    update = next(c for c in result.changes if c.resource == "RDS instance pmis-local-postgres")
+    assert update.action == "update"
+    for key in ("ManageMasterUserPassword=True", "PubliclyAccessible=False", "DBSubnetGroupName=pmis-local-db-subnets"):
+        assert key in update.detail
+    db = rds.describe_db_instances(DBInstanceIdentifier="pmis-local-postgres")["DBInstances"][0]
+    assert db["MasterUserSecret"]["SecretArn"] and db["PubliclyAccessible"] is False
+    assert db["DBSubnetGroup"]["DBSubnetGroupName"] == "pmis-local-db-subnets"
+    sm = aws.client("secretsmanager")
+    master = json.loads(sm.get_secret_value(SecretId=db["MasterUserSecret"]["SecretArn"])["SecretString"])
+    url = make_url(sm.get_secret_value(SecretId="pmis-local/database-url")["SecretString"])
+    assert (url.username, url.password) == (master["username"], master["password"])
+    assert url.password != "lost-forever-1"
 
 
 def test_dry_run_needs_dry_run_clients(aws_endpoint: str) -> None:

@@ -110,8 +110,11 @@ def test_instance_drift_none_when_matching(staging: Settings) -> None:
         "PubliclyAccessible": False,
         "VpcSecurityGroups": [{"VpcSecurityGroupId": "sg-1"}],
         "EnabledCloudwatchLogsExports": ["upgrade", "postgresql"],
+        "MasterUserSecret": {"SecretArn": "arn:aws:secretsmanager:us-east-1:1:secret:rds!db-1"},
+        "DBSubnetGroup": {"DBSubnetGroupName": "pmis-staging-db-subnets"},
     }
     assert instance_drift(staging, "sg-1", current) == {}
+    assert instance_drift(staging, "sg-1", {**current, "MasterUserSecret": None}) == {"ManageMasterUserPassword": True}
     current.update(
         PubliclyAccessible=True, BackupRetentionPeriod=1, AllocatedStorage=500, EnabledCloudwatchLogsExports=[]
     )
