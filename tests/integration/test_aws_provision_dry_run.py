@@ -99,6 +99,21 @@ def test_a_runbook_made_database_is_converged(aws_endpoint: str) -> None:
     assert url.password != "lost-forever-1"
 
 
+def test_production_shows_the_plan_and_refuses_without_confirmation(
+    aws_endpoint: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pmis_deploy.aws.provision import converge
+    from pmis_deploy.errors import ConfirmationRefused
+
+    settings = load_settings("production", environ={}).settings
+    settings.aws.endpoint_url = aws_endpoint
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(ConfirmationRefused, match="without --yes"):
+        converge(settings)
+    assert "change(s) planned" in capsys.readouterr().out  # the plan was shown first
+    assert our_security_groups(AwsClients.for_settings(settings)) == []  # and nothing was changed
+
+
 def test_dry_run_needs_dry_run_clients(aws_endpoint: str) -> None:
     settings = local_settings(aws_endpoint)
     with pytest.raises(DeployError, match="with AwsClients"):
