@@ -4,6 +4,7 @@ With project `pmis` and environment `staging`:
 
     security groups   pmis-staging-{alb,api,web,worker,rds,redis}-sg
     private subnets   pmis-staging-private-<az>          (Name tag; created only when none are configured)
+    egress            NAT gateway pmis-staging-nat, route table pmis-staging-private (with those subnets)
     RDS               pmis-staging-postgres, subnet group pmis-staging-db-subnets
     ElastiCache       pmis-staging-redis,    subnet group pmis-staging-cache-subnets
     secrets           pmis-staging/database-url, /redis-url, /celery-broker, /azure-openai-key,
@@ -44,6 +45,14 @@ def security_group(settings: Settings, role: str) -> str:
 
 def private_subnet(settings: Settings, az: str) -> str:
     return settings.name("private", az)
+
+
+def nat_gateway(settings: Settings) -> str:
+    return settings.name("nat")
+
+
+def private_route_table(settings: Settings) -> str:
+    return settings.name("private")
 
 
 def db_instance(settings: Settings) -> str:

@@ -262,7 +262,7 @@ def check_free_cidr(cidr: str, vpc_id: str, vpc_cidrs: list[str], used: list[str
 def _plan_egress(aws: AwsClients, settings: Settings, vpc_id: str, public_subnet: str, ids: Ids) -> list[Change]:
     """One NAT gateway in a public subnet and a private route table (0.0.0.0/0 → NAT) for our subnets."""
     ec2 = aws.client("ec2")
-    nat_name, table_name = settings.name("nat"), settings.name("private")
+    nat_name, table_name = naming.nat_gateway(settings), naming.private_route_table(settings)
     nats = ec2.describe_nat_gateways(
         Filters=[
             {"Name": "vpc-id", "Values": [vpc_id]},
