@@ -105,6 +105,7 @@ def test_full_provision_and_deploy(env: Env) -> None:
     assert set(first.services) == {"worker", "beat", "api", "web"}
     assert first.images["api"].endswith(f"pmis-local/api:{TAG_A} (unbuilt)")  # local: never claims a push
     assert first.alembic_head  # the real migration ran on the local PostgreSQL
+    assert set(first.secret_versions) >= {"database-url", "redis-url", "celery-broker"}
     assert any(url.endswith("/health") for url in first.urls.values())
     assert set(env.services().values()) == {f"pmis-local-{w}:1" for w in ("worker", "beat", "api", "web")}
     backend = env.backend()
