@@ -96,6 +96,9 @@ def execute(
             _fail(run, exc, rollback)
             run.record.timings["total"] = round(time.monotonic() - started, 3)
             backend.put_release(run.record)
+            from pmis_deploy import console
+
+            console.info(render_summary(run.record))  # what changed, what was undone, timings (stderr)
             hints = [exc.hint if isinstance(exc, DeployError) else None, _failure_hint(run.record)]
             raise ReleaseFailed(
                 f"release {run.record.id} {run.record.status.value}: {run.record.error}",
