@@ -3,6 +3,10 @@ ElastiCache AUTH token, converged. A new version is written only when the value 
 
 Values are built here from their sources — the RDS-managed master secret (username/password), the AUTH
 token secret and the endpoints — with URL-encoded credentials, registered for redaction, never shown.
+
+Caveat: RDS rotates its managed master secret (every 7 days by default). database-url is a copy, so it
+is refreshed by every provision run (deploy.aws runs one); between runs, new tasks would start with the
+old password. AwsInfra.extra["db_master_secret_arn"] names the managed secret for a direct injection.
 """
 
 from __future__ import annotations
