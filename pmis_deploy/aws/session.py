@@ -63,7 +63,9 @@ class AwsClients:
         if self._session is None:
             import boto3
 
-            self._session = boto3.session.Session(profile_name=self.profile, region_name=self.region)
+            self._session = boto3.session.Session(
+                botocore_session=_botocore_session(self.profile), region_name=self.region
+            )
         return self._session
 
     def client(self, service: str) -> Any:
@@ -107,6 +109,28 @@ class AwsClients:
 
     def account_id(self) -> str:
         return str(self.client("sts").get_caller_identity()["Account"])
+
+
+_LOADER: Any = None
+_LOADER_LOCK = threading.Lock()
+
+
+def _botocore_session(profile: str | None) -> Any:
+    """A fresh botocore session sharing one process-wide data loader: the loader caches the parsed
+    service models, so a second AwsClients (deploy after provision, rollback after deploy) builds its
+    clients several times faster."""
+    global _LOADER
+    import botocore.session
+
+    session = botocore.session.get_session()
+    with _LOADER_LOCK:
+        if _LOADER is None:
+            _LOADER = session.get_component("data_loader")
+        else:
+            session.register_component("data_loader", _LOADER)
+    if profile:
+        session.set_config_variable("profile", profile)
+    return session
 
 
 def endpoint_from_environment() -> str | None:
