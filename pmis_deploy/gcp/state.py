@@ -100,11 +100,12 @@ class GcsStateBackend:
             out = self.gcloud.run(g.object_cat(urls[0]) if len(urls) == 1 else _cat_many(urls))
         except NotFound:
             return []
-        if out is None:
+        if out is None or out == []:
             return []
-        if not isinstance(out, str):
+        if isinstance(out, dict):
             return [json.dumps(out)]
-        return [line for line in out.splitlines() if line.strip()]
+        # the objects' lines, then (with --format=json) gcloud's own empty resource list "[]"
+        return [line for line in str(out).splitlines() if line.strip().startswith("{")]
 
 
 def _cat_many(urls: list[str]) -> g.Cmd:

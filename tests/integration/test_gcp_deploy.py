@@ -32,7 +32,8 @@ from pmis_deploy.gcp.state import GcsStateBackend
 from pmis_deploy.release import ReleaseStatus
 from pmis_deploy.shell import Runner
 
-pytestmark = [pytest.mark.integration, pytest.mark.gcloud]
+# Each gcloud call costs ~1 s (4-6 s on a loaded 2-core machine); a full release makes ~60 of them.
+pytestmark = [pytest.mark.integration, pytest.mark.gcloud, pytest.mark.timeout(900)]
 
 CANARY = "canary-azure-key-7d1f0c5e9b"
 SKIP_GATE = "integration test: the checklist gate is tested in tests/unit/test_gate*"
