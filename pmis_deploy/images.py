@@ -43,6 +43,13 @@ class ImageSpec:
     service: str
     context: Path
     dockerfile: Path
+    build_args: tuple[tuple[str, str], ...] = ()  # --build-arg NAME=VALUE (baked in at build time)
+
+    def with_build_args(self, **args: str) -> ImageSpec:
+        return replace(self, build_args=tuple(sorted({**dict(self.build_args), **args}.items())))
+
+    def build_arg_flags(self) -> list[str]:
+        return [flag for name, value in self.build_args for flag in ("--build-arg", f"{name}={value}")]
 
 
 @dataclass(frozen=True)
@@ -189,10 +196,13 @@ def build(engine: Engine, spec: ImageSpec, repository: str, tag: str) -> ImageRe
     if not spec.dockerfile.is_file():
         raise ImageError(f"{spec.service}: no Dockerfile at {spec.dockerfile}")
     if engine.kind == "docker":
-        argv = engine.argv("build", "--pull=false", "-t", ref.tagged, "-f", str(spec.dockerfile), str(spec.context))
+        argv = engine.argv(
+            "build", "--pull=false", *spec.build_arg_flags(), "-t", ref.tagged,
+            "-f", str(spec.dockerfile), str(spec.context),
+        )  # fmt: skip
     else:
         argv = engine.argv(
-            "bud", "--isolation", "chroot", "--pull=false", "--layers", "-t", ref.tagged,
+            "bud", "--isolation", "chroot", "--pull=false", "--layers", *spec.build_arg_flags(), "-t", ref.tagged,
             "-f", str(spec.dockerfile), str(spec.context),
         )  # fmt: skip
     try:

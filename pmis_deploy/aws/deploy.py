@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from pmis_deploy.shell import Runner
 
 REPOSITORIES = images.APP_SERVICES
+BACKEND_IMAGES = ("api", "worker")  # built while provisioning runs; web needs the ALB URL first
 app_image_specs = images.app_image_specs  # module-level so tests can point it at other Dockerfiles
 LOOPBACK = re.compile(r"^https?://(127\.0\.0\.1|localhost|\[::1\])[:/]")
 
@@ -88,7 +89,7 @@ class AwsRelease:
 
         account = self.aws.account_id()
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="release") as pool:
-            built = pool.submit(self._images, run, account)
+            built = pool.submit(self._images, run, account, BACKEND_IMAGES)
             converged = pool.submit(provision, self.aws, self.settings, dry_run=run.dry_run)
             result = converged.result()
             built.result()
@@ -103,12 +104,24 @@ class AwsRelease:
             except NotFound as exc:
                 console.info(f"plan: {exc.message}; task definitions and services will be created after provisioning")
         if self.infra is not None:
-            run.record.urls["app"] = self.infra.base_url
+            run.record.urls["app"] = self.public_url
+        # The web bundle has the api URL baked in (NEXT_PUBLIC_*), so it is built once the ALB exists.
+        api_url = self.public_url if self.infra is not None else "<load balancer URL, known after provisioning>"
+        self._images(run, account, ("web",), {"NEXT_PUBLIC_API_URL": api_url})
 
-    def _images(self, run: pipeline.Run, account: str) -> None:
+    @property
+    def public_url(self) -> str:
+        """The ALB's URL as a browser reaches it (https when a certificate is configured)."""
+        assert self.infra is not None
+        base = self.infra.base_url
+        return "https://" + base.split("://", 1)[1] if self.settings.aws.certificate_arn else base
+
+    def _images(
+        self, run: pipeline.Run, account: str, services: Sequence[str], build_args: dict[str, str] | None = None
+    ) -> None:
         push = bool(self.settings.deploy.push_images)
         todo: list[images.ImageRef] = []
-        for service in REPOSITORIES:
+        for service in services:
             ref = images.ImageRef(service, ecr.repository_uri(self.aws, self.settings, service, account), self.tag)
             digest = ecr.pushed_digest(self.aws, self.settings, service, self.tag) if push else None
             if digest:
@@ -131,7 +144,10 @@ class AwsRelease:
             if not self.local:
                 raise
             engine = None
-        specs = app_image_specs(self.loaded.root)
+        specs = {
+            service: spec.with_build_args(**(build_args or {}))
+            for service, spec in app_image_specs(self.loaded.root).items()
+        }
 
         def one(ref: images.ImageRef) -> images.ImageRef:
             skip = self._skip_build(engine, specs[ref.service])
@@ -290,8 +306,8 @@ class AwsRelease:
             run.record.urls["health (local api process)"] = url
         else:
             assert self.infra is not None
-            health.wait_healthy(self.infra.base_url, path, timeout=timeout)
-            url = f"{self.infra.base_url}{path}"
+            health.wait_healthy(self.public_url, path, timeout=timeout)
+            url = f"{self.public_url}{path}"
             run.record.urls["health"] = url
         console.success(f"health check passed: {url}")
 

@@ -101,8 +101,6 @@ def container_definition(settings: Settings, infra: AwsInfra, workload: str, ima
         port = PORT_OF[workload]
         container["portMappings"] = [{"containerPort": port, "hostPort": port, "protocol": "tcp"}]
         container["environment"].append({"name": "PORT", "value": str(port)})
-    if workload == "web":
-        container["environment"].append({"name": "NEXT_PUBLIC_API_URL", "value": infra.base_url})
     if workload == "api":
         probe = f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{naming.API_PORT}"
         probe += f"{settings.deploy.health_path}', timeout=4)"
