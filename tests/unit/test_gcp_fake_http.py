@@ -210,9 +210,15 @@ def test_request_log_redacts_secret_payloads_and_passwords(fake: FakeGcp) -> Non
     payload = {"data": base64.b64encode(data).decode(), "dataCrc32c": str(crc32c(data))}
     status, version = call(fake, "POST", f"{secrets}/db:addVersion", {"payload": payload})
     assert status == 200 and version["clientSpecifiedPayloadChecksum"] is True
+    urlsafe = b"\xfb\xff\xfe?>"  # encodes to '-_' in URL-safe base64, as apitools sends it
+    safe_payload = {"data": base64.urlsafe_b64encode(urlsafe).decode(), "dataCrc32c": str(crc32c(urlsafe))}
+    assert "-" in safe_payload["data"] or "_" in safe_payload["data"]
+    assert call(fake, "POST", f"{secrets}/db:addVersion", {"payload": safe_payload})[0] == 200
+    _, accessed = call(fake, "GET", f"{secrets}/db/versions/2:access")
+    assert base64.b64decode(accessed["payload"]["data"]) == urlsafe
     bad = {"data": payload["data"], "dataCrc32c": str(crc32c(data) ^ 1)}
     assert call(fake, "POST", f"{secrets}/db:addVersion", {"payload": bad})[0] == 400
-    _, accessed = call(fake, "GET", f"{secrets}/db/versions/latest:access")
+    _, accessed = call(fake, "GET", f"{secrets}/db/versions/1:access")
     assert base64.b64decode(accessed["payload"]["data"]) == data
     call(fake, "POST", "/sql/sql/v1beta4/projects/pmis-local/instances", {"name": "db1", "rootPassword": "root-pw"})
     call(fake, "POST", "/sql/sql/v1beta4/projects/pmis-local/instances/db1/users", {"name": "u", "password": "user-pw"})

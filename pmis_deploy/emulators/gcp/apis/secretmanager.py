@@ -131,7 +131,9 @@ def add_version(call: Call) -> Reply:
     versions = _versions(call)
     payload = call.json().get("payload") or {}
     try:
-        data = base64.b64decode(payload.get("data", ""), validate=True)
+        # proto3 JSON accepts standard and URL-safe base64 (apitools sends URL-safe), padded or not.
+        text = str(payload.get("data", "")).replace("-", "+").replace("_", "/")
+        data = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
     except (binascii.Error, ValueError):
         raise invalid("payload.data must be base64.") from None
     sent_crc = payload.get("dataCrc32c")
