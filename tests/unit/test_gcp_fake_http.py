@@ -135,6 +135,13 @@ def test_run_replace_pins_traffic_tags_and_rejects_bad_updates(fake: FakeGcp) ->
     assert listed["metadata"] == {}
 
 
+def test_run_lowercases_boolean_template_annotations(fake: FakeGcp) -> None:
+    body = service("worker", "img:v1")
+    body["spec"]["template"]["metadata"] = {"annotations": {"run.googleapis.com/cpu-throttling": "False"}}
+    _, created = call(fake, "POST", f"{RUN}/services", body)
+    assert created["spec"]["template"]["metadata"]["annotations"]["run.googleapis.com/cpu-throttling"] == "false"
+
+
 def test_run_failure_knob_and_polls(fake: FakeGcp) -> None:
     fake.set_knob("run_polls", 1)
     _, created = call(fake, "POST", f"{RUN}/services", service("api", "img:v1"))

@@ -108,6 +108,19 @@ def _check_version(current: JSON, body: JSON) -> None:
         raise ApiError(409, "ABORTED", "The object has been modified; please apply your changes to the latest version.")
 
 
+def _normalized(spec: JSON | None) -> JSON:
+    """A copy of a service/job spec with boolean template annotations lower-cased, as the API stores them
+    (gcloud sends `run.googleapis.com/cpu-throttling: "False"`, describe shows "false")."""
+    out = copy.deepcopy(spec or {})
+    template = out.get("template") or {}
+    for holder in (template, (template.get("spec") or {}).get("template") or {}):
+        annotations = (holder.get("metadata") or {}).get("annotations") or {}
+        for key, value in annotations.items():
+            if value in ("True", "False"):
+                annotations[key] = value.lower()
+    return out
+
+
 def _condition(kind: str, status: str, message: str = "", reason: str = "") -> JSON:
     condition: JSON = {"type": kind, "status": status, "lastTransitionTime": now()}
     if message:
@@ -272,7 +285,7 @@ def create_service(call: Call) -> Reply:
     table = call.store.table("run.services")
     if _key(call, name) in table:
         raise already_exists(f"Resource '{name}'")
-    spec = copy.deepcopy(body.get("spec") or {})
+    spec = _normalized(body.get("spec"))
     spec.setdefault("template", {})
     if not spec.get("traffic"):
         spec["traffic"] = [{"latestRevision": True, "percent": 100}]
@@ -303,7 +316,7 @@ def replace_service(call: Call) -> Reply:
     body = call.json()
     current = entry["service"]
     _check_version(current, body)
-    spec = copy.deepcopy(body.get("spec") or {})
+    spec = _normalized(body.get("spec"))
     if not spec.get("traffic"):
         spec["traffic"] = [{"latestRevision": True, "percent": 100}]
     new_template = spec.get("template") != current["spec"].get("template")
@@ -452,7 +465,7 @@ def create_job(call: Call) -> Reply:
         "apiVersion": "run.googleapis.com/v1",
         "kind": "Job",
         "metadata": metadata,
-        "spec": copy.deepcopy(body.get("spec") or {}),
+        "spec": _normalized(body.get("spec")),
         "status": {"executionCount": 0},
     }
     table[_key(call, metadata["name"])] = job
@@ -482,7 +495,7 @@ def replace_job(call: Call) -> Reply:
     metadata["labels"] = {**(sent.get("labels") or {}), LOCATION_LABEL: _region(call)}
     metadata["annotations"] = {**(sent.get("annotations") or {}), "serving.knative.dev/lastModifier": CREATOR}
     metadata["resourceVersion"] = str(call.store.next("resourceVersion"))
-    spec = copy.deepcopy(body.get("spec") or {})
+    spec = _normalized(body.get("spec"))
     if spec != job["spec"]:
         metadata["generation"] += 1
         job["spec"] = spec
