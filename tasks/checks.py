@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from invoke import Collection, Context, task
+from invoke import Collection, Context, Task, task
 from invoke.exceptions import Exit
 
 from tasks._common import ENV_HELP, load, reported
@@ -32,10 +32,33 @@ def _run(
             raise Exit(code=1)
 
 
-@task(help=HELP)
-def tests(c: Context, env: str | None = None, json: str | None = None) -> None:
-    """Run the api, worker and repository test suites."""
-    _run(["tests"], env, json)
+def _check_task(check: str, doc: str) -> Task:
+    """The task `checks.<check>`: run that check (exit 1 unless it passes); `doc` is its one-line help."""
+
+    def run(c: Context, env: str | None = None, json: str | None = None) -> None:
+        _run([check], env, json)
+
+    run.__doc__ = doc
+    return Task(run, name=check, help=HELP)
+
+
+def _image_check_task(check: str, doc: str, *, default: bool = False) -> Task:
+    """Like _check_task, for a check that includes the image scan (takes --image and --defer-image-scan)."""
+
+    def run(
+        c: Context,
+        env: str | None = None,
+        json: str | None = None,
+        image: list[str] | None = None,
+        defer_image_scan: bool = False,
+    ) -> None:
+        _run([check], env, json, image, defer_image_scan)
+
+    run.__doc__ = doc
+    return Task(run, name=check, default=default, iterable=["image"], help=IMAGE_HELP)
+
+
+tests = _check_task("tests", "Run the api, worker and repository test suites.")
 
 
 @task(help={**HELP, "update_baseline": "rewrite .secrets.baseline from the tracked files (review it, commit it)"})
@@ -50,70 +73,20 @@ def secrets(c: Context, env: str | None = None, json: str | None = None, update_
     _run(["secrets"], env, json)
 
 
-@task(help=HELP)
-def audit(c: Context, env: str | None = None, json: str | None = None) -> None:
-    """Audit dependencies: pip-audit (apps, this repo) and npm audit (apps/web)."""
-    _run(["audit"], env, json)
-
-
-@task(iterable=["image"], help=IMAGE_HELP)
-def images(
-    c: Context,
-    env: str | None = None,
-    json: str | None = None,
-    image: list[str] | None = None,
-    defer_image_scan: bool = False,
-) -> None:
-    """Lint Dockerfiles (hadolint) and scan configs and release images (trivy)."""
-    _run(["images"], env, json, image, defer_image_scan)
-
-
-@task(help=HELP)
-def compose(c: Context, env: str | None = None, json: str | None = None) -> None:
-    """Validate docker-compose.prod.yml (schema, services, healthchecks, no literal secrets)."""
-    _run(["compose"], env, json)
-
-
-@task(name="env-docs", help=HELP)
-def env_docs(c: Context, env: str | None = None, json: str | None = None) -> None:
-    """Check ENV_VARS.md documents every variable read, and only those."""
-    _run(["env-docs"], env, json)
-
-
-@task(help=HELP)
-def migrations(c: Context, env: str | None = None, json: str | None = None) -> None:
-    """Check one Alembic head, clean imports, and models = migrations."""
-    _run(["migrations"], env, json)
-
-
-@task(help=HELP)
-def workflows(c: Context, env: str | None = None, json: str | None = None) -> None:
-    """Lint the GitHub workflows (actionlint, workflow schema)."""
-    _run(["workflows"], env, json)
-
-
-@task(iterable=["image"], help=IMAGE_HELP)
-def security(
-    c: Context,
-    env: str | None = None,
-    json: str | None = None,
-    image: list[str] | None = None,
-    defer_image_scan: bool = False,
-) -> None:
-    """Run the security checks: secrets, audit, images."""
-    _run(["security"], env, json, image, defer_image_scan)
-
-
-@task(name="all", default=True, iterable=["image"], help=IMAGE_HELP)
-def all_(
-    c: Context,
-    env: str | None = None,
-    json: str | None = None,
-    image: list[str] | None = None,
-    defer_image_scan: bool = False,
-) -> None:
-    """Run the whole pre-deployment checklist (one table; exit 1 unless every item is PASS or WAIVED)."""
-    _run(["all"], env, json, image, defer_image_scan)
+audit = _check_task("audit", "Audit dependencies: pip-audit (apps, this repo) and npm audit (apps/web).")
+images = _image_check_task("images", "Lint Dockerfiles (hadolint) and scan configs and release images (trivy).")
+compose = _check_task(
+    "compose", "Validate docker-compose.prod.yml (schema, services, healthchecks, no literal secrets)."
+)
+env_docs = _check_task("env-docs", "Check ENV_VARS.md documents every variable read, and only those.")
+migrations = _check_task("migrations", "Check one Alembic head, clean imports, and models = migrations.")
+workflows = _check_task("workflows", "Lint the GitHub workflows (actionlint, workflow schema).")
+security = _image_check_task("security", "Run the security checks: secrets, audit, images.")
+all_ = _image_check_task(
+    "all",
+    "Run the whole pre-deployment checklist (one table; exit 1 unless every item is PASS or WAIVED).",
+    default=True,
+)
 
 
 def _context(env: str | None) -> CheckContext:
