@@ -166,7 +166,7 @@ def test_full_deploy_then_a_second_run_changes_nothing(
     # the worker is always on, the daily job is one-shot and scheduled over HTTP with OAuth
     worker = ctx.gcloud.run(g.run_service_describe(ctx.names.service("worker")))
     annotations = worker["spec"]["template"]["metadata"]["annotations"]
-    assert annotations.get("run.googleapis.com/cpu-throttling") == "false"
+    assert str(annotations.get("run.googleapis.com/cpu-throttling")).lower() == "false"
     assert annotations.get("autoscaling.knative.dev/minScale") == "1"
     sched = ctx.gcloud.run(g.scheduler_jobs_list())[0]
     assert sched["httpTarget"]["oauthToken"]["serviceAccountEmail"] == ctx.names.sa_email("scheduler")
