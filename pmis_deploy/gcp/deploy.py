@@ -177,13 +177,14 @@ def build_and_push(
     root = rel.loaded.root
     runner = rel.ctx.gcloud.runner
     engine = images.detect_engine(runner, root / rel.settings.local.state_dir)
-    token = rel.ctx.gcloud.run(g.Cmd(("auth", "print-access-token")))
-    creds = images.Credentials(rel.ctx.names.registry_host, "oauth2accesstoken", str(token).strip())
+    out_token = rel.ctx.gcloud.run(g.Cmd(("auth", "print-access-token")))
+    token = out_token.get("token", "") if isinstance(out_token, dict) else str(out_token or "")
+    creds = images.Credentials(rel.ctx.names.registry_host, "oauth2accesstoken", token.strip())
     out = {}
     for component in components:
         spec = images.ImageSpec(component, root / "apps" / component, root / "apps" / component / "Dockerfile")
-        if build_args and "build_args" in getattr(images.ImageSpec, "__dataclass_fields__", {}):
-            spec = images.ImageSpec(component, spec.context, spec.dockerfile, build_args=build_args)  # type: ignore[call-arg]
+        if build_args:
+            spec = spec.with_build_args(**build_args)  # web: NEXT_PUBLIC_API_URL is baked in at build time (G17)
         repository = rel.ctx.names.image(component, rel.plan.tag).rsplit(":", 1)[0]
         ref = images.push(engine, images.build(engine, spec, repository, rel.plan.tag), credentials=creds)
         out[component] = ref.reference
