@@ -18,7 +18,7 @@ from typing import Any
 
 from pmis_deploy.checks.outcome import CheckContext, Finding, Outcome, SubCheck, Verdict, verdict
 from pmis_deploy.checks.settings import Severity
-from pmis_deploy.checks.tools import find_tool, missing
+from pmis_deploy.checks.tools import find_tool, missing, stderr_tail
 
 SEVERITY_ORDER = ("info", "low", "moderate", "high", "critical")
 PIP_AUDIT_ARGS = ("--no-deps", "--disable-pip", "--format", "json", "--progress-spinner", "off")
@@ -58,44 +58,28 @@ def python_requirements(root: Path) -> list[tuple[str, Path]]:
 
 def pip_audit(ctx: CheckContext, label: str, requirements: Path) -> SubCheck:
     """Audit one requirements file; unpinned lines are audited at the version installed here."""
-    tool = find_tool("pip-audit")
-    name = f"pip-audit {label}"
-    if tool is None:
-        return SubCheck(name, Outcome.UNAVAILABLE, missing("pip-audit"))
     pinned, notes = pin_requirements(requirements.read_text().splitlines())
-    with tempfile.TemporaryDirectory(prefix="pmis-audit-") as tmp:
-        req = Path(tmp) / "requirements.txt"
-        req.write_text("\n".join(pinned) + "\n")
-        res = ctx.runner.run(
-            [tool, "-r", str(req), *PIP_AUDIT_ARGS],
-            mutating=False,
-            check=False,
-            cwd=ctx.root,
-            timeout=ctx.settings.checks.tool_timeout_seconds,
-        )
-    sub = parse_pip_audit(name, res.stdout, res.stderr, res.returncode)
-    if notes:
-        sub.note = f"{sub.note}; {'; '.join(notes)}"
-    return sub
+    return _pip_audit_pins(ctx, f"pip-audit {label}", pinned, notes)
 
 
 def pip_audit_environment(ctx: CheckContext) -> SubCheck:
     """Audit this repository's own dependencies, as installed in the running environment."""
+    return _pip_audit_pins(ctx, "pip-audit pmis-deploy (installed environment)", installed_pins())
+
+
+def _pip_audit_pins(ctx: CheckContext, name: str, pins: list[str], notes: list[str] | None = None) -> SubCheck:
+    """Run pip-audit on exact `pins` (name==version lines); `notes` say how they were pinned."""
     tool = find_tool("pip-audit")
-    name = "pip-audit pmis-deploy (installed environment)"
     if tool is None:
         return SubCheck(name, Outcome.UNAVAILABLE, missing("pip-audit"))
     with tempfile.TemporaryDirectory(prefix="pmis-audit-") as tmp:
         req = Path(tmp) / "requirements.txt"
-        req.write_text("\n".join(installed_pins()) + "\n")
-        res = ctx.runner.run(
-            [tool, "-r", str(req), *PIP_AUDIT_ARGS],
-            mutating=False,
-            check=False,
-            cwd=ctx.root,
-            timeout=ctx.settings.checks.tool_timeout_seconds,
-        )
-    return parse_pip_audit(name, res.stdout, res.stderr, res.returncode)
+        req.write_text("\n".join(pins) + "\n")
+        res = ctx.run_tool([tool, "-r", str(req), *PIP_AUDIT_ARGS])
+    sub = parse_pip_audit(name, res.stdout, res.stderr, res.returncode)
+    if notes:
+        sub.note = f"{sub.note}; {'; '.join(notes)}"
+    return sub
 
 
 def installed_pins() -> list[str]:
@@ -148,7 +132,7 @@ def parse_pip_audit(name: str, stdout: str, stderr: str, returncode: int) -> Sub
         data = json.loads(stdout)
         deps: list[dict[str, Any]] = data["dependencies"]
     except (json.JSONDecodeError, KeyError, TypeError):
-        tail = " | ".join(stderr.strip().splitlines()[-2:])[-400:]
+        tail = stderr_tail(stderr)
         if _NETWORK_ERROR.search(stderr):
             return SubCheck(name, Outcome.UNAVAILABLE, f"advisory service unreachable: {tail}")
         return SubCheck(name, Outcome.FAIL, f"pip-audit failed (exit {returncode}) without a report: {tail}")
@@ -189,13 +173,7 @@ def npm_audit(ctx: CheckContext, web: Path, threshold: Severity) -> SubCheck:
     tool = find_tool("npm")
     if tool is None:
         return SubCheck(name, Outcome.UNAVAILABLE, missing("npm"))
-    res = ctx.runner.run(
-        [tool, "audit", "--json", "--package-lock-only"],
-        mutating=False,
-        check=False,
-        cwd=web,
-        timeout=ctx.settings.checks.tool_timeout_seconds,
-    )
+    res = ctx.run_tool([tool, "audit", "--json", "--package-lock-only"], cwd=web)
     return parse_npm_audit(name, res.stdout, res.stderr, res.returncode, threshold)
 
 
@@ -204,7 +182,7 @@ def parse_npm_audit(name: str, stdout: str, stderr: str, returncode: int, thresh
     try:
         data = json.loads(stdout)
     except json.JSONDecodeError:
-        tail = " | ".join(stderr.strip().splitlines()[-2:])[-400:]
+        tail = stderr_tail(stderr)
         return SubCheck(name, Outcome.UNAVAILABLE, f"npm audit gave no report (exit {returncode}): {tail}")
     if "vulnerabilities" not in data or "error" in data:
         message = data.get("message") or (data.get("error") or {}).get("summary") or "no report"

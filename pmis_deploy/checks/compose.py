@@ -29,13 +29,7 @@ def check(ctx: CheckContext) -> Verdict:
     preface = "validated, not run (the checklist starts no containers)"
     docker = find_tool("docker")
     if docker and ctx.runner.run([docker, "compose", "version"], mutating=False, check=False, timeout=30).ok:
-        res = ctx.runner.run(
-            [docker, "compose", "-f", COMPOSE_FILE, "config", "--quiet"],
-            mutating=False,
-            check=False,
-            cwd=ctx.root,
-            timeout=ctx.settings.checks.tool_timeout_seconds,
-        )
+        res = ctx.run_tool([docker, "compose", "-f", COMPOSE_FILE, "config", "--quiet"])
         outcome = Outcome.PASS if res.ok else Outcome.FAIL
         subchecks.append(SubCheck("docker compose config", outcome, res.stderr.strip()[-300:]))
     else:

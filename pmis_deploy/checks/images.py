@@ -17,7 +17,7 @@ from typing import Any
 
 from pmis_deploy.checks.outcome import CheckContext, Finding, Outcome, SubCheck, Verdict, verdict
 from pmis_deploy.checks.settings import LintLevel
-from pmis_deploy.checks.tools import find_tool, missing
+from pmis_deploy.checks.tools import find_tool, missing, stderr_tail
 
 COMPOSE_FILE = "docker-compose.prod.yml"
 DEFERRED = "trivy image: deferred (the deploy scans the release's images by digest after pushing them)"
@@ -77,13 +77,7 @@ def hadolint(ctx: CheckContext, files: Sequence[Path]) -> SubCheck:
     if tool is None:
         return SubCheck(name, Outcome.UNAVAILABLE, missing("hadolint"))
     rels = [str(p.relative_to(ctx.root)) for p in files]
-    res = ctx.runner.run(
-        [tool, "--format", "json", "--no-fail", *rels],
-        mutating=False,
-        check=False,
-        cwd=ctx.root,
-        timeout=ctx.settings.checks.tool_timeout_seconds,
-    )
+    res = ctx.run_tool([tool, "--format", "json", "--no-fail", *rels])
     return parse_hadolint(name, res.stdout, res.stderr, res.returncode, ctx.settings.checks.hadolint_threshold)
 
 
@@ -106,13 +100,7 @@ def parse_hadolint(name: str, stdout: str, stderr: str, returncode: int, thresho
 
 def trivy_config(ctx: CheckContext, trivy: str, target: Path, threshold: str) -> SubCheck:
     rel = str(target.relative_to(ctx.root))
-    res = ctx.runner.run(
-        [trivy, "config", "--format", "json", "--exit-code", "0", "--quiet", rel],
-        mutating=False,
-        check=False,
-        cwd=ctx.root,
-        timeout=ctx.settings.checks.tool_timeout_seconds,
-    )
+    res = ctx.run_tool([trivy, "config", "--format", "json", "--exit-code", "0", "--quiet", rel])
     return parse_trivy(f"trivy config {rel}", res.stdout, res.stderr, res.returncode, threshold)
 
 
@@ -120,13 +108,7 @@ def trivy_image(ctx: CheckContext, trivy: str, service: str, ref: str, threshold
     name = f"trivy image {service}"
     if "@sha256:" not in ref:
         return SubCheck(name, Outcome.FAIL, f"{ref} is not pinned by digest: scan exactly what ships (<repo>@sha256:…)")
-    res = ctx.runner.run(
-        [trivy, "image", "--format", "json", "--exit-code", "0", "--quiet", ref],
-        mutating=False,
-        check=False,
-        cwd=ctx.root,
-        timeout=ctx.settings.checks.tool_timeout_seconds,
-    )
+    res = ctx.run_tool([trivy, "image", "--format", "json", "--exit-code", "0", "--quiet", ref])
     return parse_trivy(name, res.stdout, res.stderr, res.returncode, threshold)
 
 
@@ -135,7 +117,7 @@ def parse_trivy(name: str, stdout: str, stderr: str, returncode: int, threshold:
     try:
         report = json.loads(stdout)
     except json.JSONDecodeError:
-        tail = " | ".join(stderr.strip().splitlines()[-2:])[-400:]
+        tail = stderr_tail(stderr)
         if _DB_UNREACHABLE.search(stderr):
             return SubCheck(name, Outcome.UNAVAILABLE, f"trivy could not get its database: {tail}")
         return SubCheck(name, Outcome.FAIL, f"trivy failed (exit {returncode}): {tail}")

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from pmis_deploy.config import Settings
-    from pmis_deploy.shell import Runner
+    from pmis_deploy.shell import Result, Runner
 
 
 class Outcome(StrEnum):
@@ -115,3 +115,14 @@ class CheckContext:
     images: Mapping[str, str] = field(default_factory=dict)
     defer_image_scan: bool = False
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+
+    def run_tool(self, argv: Sequence[str], *, cwd: Path | None = None) -> Result:
+        """Run a read-only scanner in the tree (or `cwd`) within checks.tool_timeout_seconds; a non-zero
+        exit is the caller's to judge (scanners report findings that way)."""
+        return self.runner.run(
+            argv,
+            mutating=False,
+            check=False,
+            cwd=cwd or self.root,
+            timeout=self.settings.checks.tool_timeout_seconds,
+        )

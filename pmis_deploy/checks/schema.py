@@ -16,13 +16,7 @@ def validate(ctx: CheckContext, schema: str, files: Sequence[Path], name: str) -
     if tool is None:
         return SubCheck(name, Outcome.UNAVAILABLE, missing("check-jsonschema"))
     rels = [str(p.relative_to(ctx.root)) for p in files]
-    res = ctx.runner.run(
-        [tool, "--builtin-schema", schema, "-o", "JSON", *rels],
-        mutating=False,
-        check=False,
-        cwd=ctx.root,
-        timeout=ctx.settings.checks.tool_timeout_seconds,
-    )
+    res = ctx.run_tool([tool, "--builtin-schema", schema, "-o", "JSON", *rels])
     return parse(name, res.stdout, res.stderr, res.returncode, len(rels))
 
 

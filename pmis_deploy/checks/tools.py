@@ -34,3 +34,8 @@ def find_tool(name: str, path: str | None = None) -> str | None:
 def missing(name: str) -> str:
     """The UNAVAILABLE note for a tool that is not installed."""
     return f"{name} is not installed: {INSTALL_HINTS.get(name, f'install {name}')}"
+
+
+def stderr_tail(stderr: str) -> str:
+    """A tool's last two stderr lines as one line (at most 400 characters), for a sub-check's note."""
+    return " | ".join(stderr.strip().splitlines()[-2:])[-400:]

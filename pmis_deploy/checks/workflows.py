@@ -30,13 +30,7 @@ def actionlint(ctx: CheckContext, files: list[Path]) -> SubCheck:
     if tool is None:
         return SubCheck("actionlint", Outcome.UNAVAILABLE, missing("actionlint"))
     rels = [str(p.relative_to(ctx.root)) for p in files]
-    res = ctx.runner.run(
-        [tool, "-format", "{{json .}}", *rels],
-        mutating=False,
-        check=False,
-        cwd=ctx.root,
-        timeout=ctx.settings.checks.tool_timeout_seconds,
-    )
+    res = ctx.run_tool([tool, "-format", "{{json .}}", *rels])
     return parse_actionlint(res.stdout, res.stderr, res.returncode, len(rels))
 
 
