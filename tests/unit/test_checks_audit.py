@@ -114,14 +114,19 @@ def tree(root: Path) -> Path:
     return root
 
 
-def test_check_offline_is_unavailable_and_lists_every_target(check_ctx, tmp_path, monkeypatch):
-    bin_dir = tmp_path / "bin"
+def use_fake_tools(directory: Path, monkeypatch: pytest.MonkeyPatch, npm_report: str) -> None:
+    """pip-audit prints the captured offline report (exit 0); npm prints `npm_report` (exit 1)."""
+    bin_dir = directory / "bin"
     bin_dir.mkdir()
     tools = {
         "pip-audit": fake_tool(bin_dir, "pip-audit", "pip-audit-offline-skipped.json", 0),
-        "npm": fake_tool(bin_dir, "npm", "npm-audit-offline-405.json", 1),
+        "npm": fake_tool(bin_dir, "npm", npm_report, 1),
     }
     monkeypatch.setattr(audit, "find_tool", tools.get)
+
+
+def test_check_offline_is_unavailable_and_lists_every_target(check_ctx, tmp_path, monkeypatch):
+    use_fake_tools(tmp_path, monkeypatch, "npm-audit-offline-405.json")
     verdict = audit.check(check_ctx(tree(tmp_path / "t")))
     assert verdict.outcome is Outcome.UNAVAILABLE
     assert "pip-audit apps/api/requirements.txt: UNAVAILABLE" in verdict.details
@@ -130,13 +135,7 @@ def test_check_offline_is_unavailable_and_lists_every_target(check_ctx, tmp_path
 
 
 def test_check_fails_on_a_vulnerability_even_when_another_target_is_unavailable(check_ctx, tmp_path, monkeypatch):
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    tools = {
-        "pip-audit": fake_tool(bin_dir, "pip-audit", "pip-audit-offline-skipped.json", 0),
-        "npm": fake_tool(bin_dir, "npm", "npm-audit-vulnerable.json", 1),
-    }
-    monkeypatch.setattr(audit, "find_tool", tools.get)
+    use_fake_tools(tmp_path, monkeypatch, "npm-audit-vulnerable.json")
     verdict = audit.check(check_ctx(tree(tmp_path / "t")))
     assert verdict.outcome is Outcome.FAIL
     assert [f.location for f in verdict.findings] == ["lodash <=4.17.20"]
