@@ -124,36 +124,22 @@ def alarm_requests(settings: Settings, t: Targets) -> list[dict[str, Any]]:
         )
     for service in naming.ECS_SERVICES:
         dims = {"ClusterName": t.cluster, "ServiceName": naming.ecs_service(settings, service)}
-        alarms.append(
-            _alarm(
-                settings,
-                f"{service}-cpu",
-                f"{service} CPU above 85%",
-                "AWS/ECS",
-                "CPUUtilization",
-                dims,
-                "Average",
-                85,
-                gt,
-                periods=3,
-                period=300,
+        for suffix, label, metric in (("cpu", "CPU", "CPUUtilization"), ("memory", "memory", "MemoryUtilization")):
+            alarms.append(
+                _alarm(
+                    settings,
+                    f"{service}-{suffix}",
+                    f"{service} {label} above 85%",
+                    "AWS/ECS",
+                    metric,
+                    dims,
+                    "Average",
+                    85,
+                    gt,
+                    periods=3,
+                    period=300,
+                )
             )
-        )
-        alarms.append(
-            _alarm(
-                settings,
-                f"{service}-memory",
-                f"{service} memory above 85%",
-                "AWS/ECS",
-                "MemoryUtilization",
-                dims,
-                "Average",
-                85,
-                gt,
-                periods=3,
-                period=300,
-            )
-        )
     db = {"DBInstanceIdentifier": t.db_instance}
     alarms += [
         _alarm(
