@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, HTTPException, status
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
-from app.db import get_session
 from app.models import Package
+from app.routers.common import SessionDep, get_or_404
 from app.schemas import PackageIn, PackageOut
 
 router = APIRouter(prefix="/packages", tags=["packages"])
-SessionDep = Annotated[Session, Depends(get_session)]
 
 
 @router.get("", response_model=list[PackageOut])
@@ -38,7 +35,4 @@ def create_package(body: PackageIn, session: SessionDep) -> Package:
 
 @router.get("/{package_id}", response_model=PackageOut)
 def get_package(package_id: uuid.UUID, session: SessionDep) -> Package:
-    package = session.get(Package, package_id)
-    if package is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"package {package_id} not found")
-    return package
+    return get_or_404(session, Package, package_id, "package")

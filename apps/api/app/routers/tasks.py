@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, HTTPException, status
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from app.db import get_session
 from app.models import Package, Task
+from app.routers.common import SessionDep, get_or_404
 from app.schemas import TaskIn, TaskOut
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
-SessionDep = Annotated[Session, Depends(get_session)]
 
 
 @router.get("", response_model=list[TaskOut])
@@ -42,7 +39,4 @@ def create_task(body: TaskIn, session: SessionDep) -> Task:
 
 @router.get("/{task_id}", response_model=TaskOut)
 def get_task(task_id: uuid.UUID, session: SessionDep) -> Task:
-    task = session.get(Task, task_id)
-    if task is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"task {task_id} not found")
-    return task
+    return get_or_404(session, Task, task_id, "task")
