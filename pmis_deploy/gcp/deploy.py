@@ -250,7 +250,11 @@ def services_step(rel: Release) -> Step:
             if component not in rel.plan.deploy:
                 continue
             if component == "web" and rel.settings.deploy.push_images and not rel.ctx.gcloud.embedded:
-                pushed = build_and_push(rel, ("web",), {"NEXT_PUBLIC_API_URL": rel.api_url or ""})
+                api = rel.plan.current.services.get(rel.plan.services["api"].name) or {}
+                api_url = rel.api_url or api.get("status", {}).get("url")
+                if not api_url:
+                    raise ReleaseFailed("the api has no URL yet, so the web image cannot be built with it")
+                pushed = build_and_push(rel, ("web",), {"NEXT_PUBLIC_API_URL": api_url})
                 rel.images = replace(rel.images, **pushed)
                 r.record.images.update(pushed)
             service = _deploy_service(rel, component)
