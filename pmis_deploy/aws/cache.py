@@ -9,10 +9,12 @@ is read from NodeGroups[0].PrimaryEndpoint (a replication group has no top-level
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from pmis_deploy.aws import naming, rules, secrets
-from pmis_deploy.aws.plan import Change, error_code, waiter_config
+from pmis_deploy.aws.datastore import describe_when_available, subnet_group_changes
+from pmis_deploy.aws.plan import Change, create_once, describe_one
 from pmis_deploy.errors import NotFound
 
 if TYPE_CHECKING:
@@ -65,27 +67,21 @@ def replication_group_request(settings: Settings, security_group_id: str, auth_t
 
 
 def describe_subnet_group(aws: AwsClients, settings: Settings) -> dict[str, Any] | None:
-    try:
-        found = aws.client("elasticache").describe_cache_subnet_groups(
-            CacheSubnetGroupName=naming.cache_subnet_group(settings)
-        )
-    except Exception as exc:
-        if error_code(exc) == "CacheSubnetGroupNotFoundFault":
-            return None
-        raise
-    return dict(found["CacheSubnetGroups"][0])
+    return describe_one(
+        aws.client("elasticache").describe_cache_subnet_groups,
+        "CacheSubnetGroups",
+        "CacheSubnetGroupNotFoundFault",
+        CacheSubnetGroupName=naming.cache_subnet_group(settings),
+    )
 
 
 def describe_replication_group(aws: AwsClients, settings: Settings) -> dict[str, Any] | None:
-    try:
-        found = aws.client("elasticache").describe_replication_groups(
-            ReplicationGroupId=naming.replication_group(settings)
-        )
-    except Exception as exc:
-        if error_code(exc) == "ReplicationGroupNotFoundFault":
-            return None
-        raise
-    return dict(found["ReplicationGroups"][0])
+    return describe_one(
+        aws.client("elasticache").describe_replication_groups,
+        "ReplicationGroups",
+        "ReplicationGroupNotFoundFault",
+        ReplicationGroupId=naming.replication_group(settings),
+    )
 
 
 def replication_group_drift(current: dict[str, Any]) -> list[str]:
@@ -107,30 +103,16 @@ def replication_group_drift(current: dict[str, Any]) -> list[str]:
 
 def plan(aws: AwsClients, settings: Settings, network: Network) -> list[Change]:
     ec = aws.client("elasticache")
-    changes: list[Change] = []
     subnets = list(network.private_subnet_ids)
     group_request = subnet_group_request(settings, subnets)
-    group = describe_subnet_group(aws, settings)
-    name = group_request["CacheSubnetGroupName"]
-    if group is None:
-        changes.append(
-            Change(
-                f"cache subnet group {name}",
-                "create",
-                f"{len(subnets)} private subnets",
-                lambda: ec.create_cache_subnet_group(**group_request),
-            )
-        )
-    elif sorted(s["SubnetIdentifier"] for s in group["Subnets"]) != sorted(subnets):
-        update = {k: v for k, v in group_request.items() if k != "CacheSubnetGroupDescription"}
-        changes.append(
-            Change(
-                f"cache subnet group {name}",
-                "update",
-                f"subnets → {', '.join(sorted(subnets))}",
-                lambda: ec.modify_cache_subnet_group(**update),
-            )
-        )
+    update = {k: v for k, v in group_request.items() if k != "CacheSubnetGroupDescription"}
+    changes = subnet_group_changes(
+        f"cache subnet group {group_request['CacheSubnetGroupName']}",
+        describe_subnet_group(aws, settings),
+        subnets,
+        lambda: ec.create_cache_subnet_group(**group_request),
+        lambda: ec.modify_cache_subnet_group(**update),
+    )
     identifier = naming.replication_group(settings)
     current = describe_replication_group(aws, settings)
     if current is not None:
@@ -151,11 +133,7 @@ def plan(aws: AwsClients, settings: Settings, network: Network) -> list[Change]:
             secrets.put_value(aws, settings, "redis-auth-token", token)
         request = replication_group_request(settings, sg, token)
         rules.check_replication_group_request(request)
-        try:
-            ec.create_replication_group(**request)
-        except Exception as exc:
-            if error_code(exc) != "ReplicationGroupAlreadyExists":
-                raise
+        create_once(ec.create_replication_group, "ReplicationGroupAlreadyExists", **request)
 
     changes.append(
         Change(
@@ -175,17 +153,18 @@ def plan(aws: AwsClients, settings: Settings, network: Network) -> list[Change]:
 def read(aws: AwsClients, settings: Settings, *, wait: bool = True) -> Cache | None:
     """The primary endpoint once the group is available (None if it does not exist)."""
     identifier = naming.replication_group(settings)
-    current = describe_replication_group(aws, settings)
+    current = describe_when_available(
+        partial(describe_replication_group, aws, settings),
+        "Status",
+        aws.client("elasticache"),
+        "replication_group_available",
+        f"replication group {identifier}",
+        settings,
+        wait=wait,
+        ReplicationGroupId=identifier,
+    )
     if current is None:
         return None
-    if wait and current.get("Status") != "available":
-        from pmis_deploy.console import info
-
-        info(f"waiting for replication group {identifier} to be available (status {current.get('Status')})")
-        aws.client("elasticache").get_waiter("replication_group_available").wait(
-            ReplicationGroupId=identifier, WaiterConfig=waiter_config(settings)
-        )
-        current = describe_replication_group(aws, settings) or current
     groups = current.get("NodeGroups") or []
     primary = groups[0].get("PrimaryEndpoint") if groups else None
     if not primary or not primary.get("Address"):

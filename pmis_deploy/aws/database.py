@@ -8,10 +8,12 @@ Private, encrypted, gp3, 30-day backups, log export; multi-AZ and deletion prote
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from pmis_deploy.aws import naming, rules
-from pmis_deploy.aws.plan import Change, error_code, waiter_config
+from pmis_deploy.aws.datastore import describe_when_available, subnet_group_changes
+from pmis_deploy.aws.plan import Change, create_once, describe_one
 from pmis_deploy.errors import NotFound
 
 if TYPE_CHECKING:
@@ -102,23 +104,21 @@ def _tags(settings: Settings) -> list[dict[str, str]]:
 
 
 def describe_subnet_group(aws: AwsClients, settings: Settings) -> dict[str, Any] | None:
-    try:
-        groups = aws.client("rds").describe_db_subnet_groups(DBSubnetGroupName=naming.db_subnet_group(settings))
-    except Exception as exc:
-        if error_code(exc) == "DBSubnetGroupNotFoundFault":
-            return None
-        raise
-    return dict(groups["DBSubnetGroups"][0])
+    return describe_one(
+        aws.client("rds").describe_db_subnet_groups,
+        "DBSubnetGroups",
+        "DBSubnetGroupNotFoundFault",
+        DBSubnetGroupName=naming.db_subnet_group(settings),
+    )
 
 
 def describe_instance(aws: AwsClients, settings: Settings) -> dict[str, Any] | None:
-    try:
-        found = aws.client("rds").describe_db_instances(DBInstanceIdentifier=naming.db_instance(settings))
-    except Exception as exc:
-        if error_code(exc) == "DBInstanceNotFound":
-            return None
-        raise
-    return dict(found["DBInstances"][0])
+    return describe_one(
+        aws.client("rds").describe_db_instances,
+        "DBInstances",
+        "DBInstanceNotFound",
+        DBInstanceIdentifier=naming.db_instance(settings),
+    )
 
 
 # ---------------------------------------------------------------------------------------------- plan
@@ -126,33 +126,16 @@ def describe_instance(aws: AwsClients, settings: Settings) -> dict[str, Any] | N
 
 def plan(aws: AwsClients, settings: Settings, network: Network) -> list[Change]:
     rds = aws.client("rds")
-    changes: list[Change] = []
     subnets = list(network.private_subnet_ids)
-    group = describe_subnet_group(aws, settings)
     group_request = subnet_group_request(settings, subnets)
-    name = group_request["DBSubnetGroupName"]
-    if group is None:
-        changes.append(
-            Change(
-                f"DB subnet group {name}",
-                "create",
-                f"{len(subnets)} private subnets",
-                lambda: rds.create_db_subnet_group(**group_request),
-            )
-        )
-    elif sorted(s["SubnetIdentifier"] for s in group["Subnets"]) != sorted(subnets):
-        changes.append(
-            Change(
-                f"DB subnet group {name}",
-                "update",
-                f"subnets → {', '.join(sorted(subnets))}",
-                lambda: rds.modify_db_subnet_group(
-                    DBSubnetGroupName=name,
-                    SubnetIds=sorted(subnets),
-                    DBSubnetGroupDescription=group_request["DBSubnetGroupDescription"],
-                ),
-            )
-        )
+    update = {k: v for k, v in group_request.items() if k != "Tags"}
+    changes = subnet_group_changes(
+        f"DB subnet group {group_request['DBSubnetGroupName']}",
+        describe_subnet_group(aws, settings),
+        subnets,
+        lambda: rds.create_db_subnet_group(**group_request),
+        lambda: rds.modify_db_subnet_group(**update),
+    )
     sg = network.security_groups["rds"]
     current = describe_instance(aws, settings)
     identifier = naming.db_instance(settings)
@@ -165,14 +148,8 @@ def plan(aws: AwsClients, settings: Settings, network: Network) -> list[Change]:
             f"backups {db.backup_retention_days} d, password managed by RDS"
         )
 
-        def create() -> None:
-            try:
-                rds.create_db_instance(**request)
-            except Exception as exc:
-                if error_code(exc) != "DBInstanceAlreadyExists":
-                    raise
-
         rules.check_db_instance_request(request)
+        create = partial(create_once, rds.create_db_instance, "DBInstanceAlreadyExists", **request)
         changes.append(Change(f"RDS instance {identifier}", "create", detail, create))
         return changes
     if not current.get("StorageEncrypted"):
@@ -200,17 +177,18 @@ def plan(aws: AwsClients, settings: Settings, network: Network) -> list[Change]:
 def read(aws: AwsClients, settings: Settings, *, wait: bool = True) -> Database | None:
     """The instance's endpoint and master secret, once it is available (None if it does not exist)."""
     identifier = naming.db_instance(settings)
-    current = describe_instance(aws, settings)
+    current = describe_when_available(
+        partial(describe_instance, aws, settings),
+        "DBInstanceStatus",
+        aws.client("rds"),
+        "db_instance_available",
+        f"RDS instance {identifier}",
+        settings,
+        wait=wait,
+        DBInstanceIdentifier=identifier,
+    )
     if current is None:
         return None
-    if wait and current.get("DBInstanceStatus") != "available":
-        from pmis_deploy.console import info
-
-        info(f"waiting for RDS instance {identifier} to be available (status {current.get('DBInstanceStatus')})")
-        aws.client("rds").get_waiter("db_instance_available").wait(
-            DBInstanceIdentifier=identifier, WaiterConfig=waiter_config(settings)
-        )
-        current = describe_instance(aws, settings) or current
     endpoint = current.get("Endpoint") or {}
     secret = current.get("MasterUserSecret") or {}
     if not endpoint.get("Address") or not secret.get("SecretArn"):

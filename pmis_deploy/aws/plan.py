@@ -63,3 +63,23 @@ def waiter_config(settings: Any) -> dict[str, int]:
     """The WaiterConfig for every waiter, from settings.aws.waiter_delay_seconds / waiter_max_minutes."""
     delay = settings.aws.waiter_delay_seconds
     return {"Delay": delay, "MaxAttempts": max(1, settings.aws.waiter_max_minutes * 60 // delay)}
+
+
+def describe_one(describe: Callable[..., Any], key: str, missing: str, **request: Any) -> dict[str, Any] | None:
+    """The first item of `describe(**request)[key]`, or None when AWS answers with the error code `missing`."""
+    try:
+        found = describe(**request)
+    except Exception as exc:
+        if error_code(exc) == missing:
+            return None
+        raise
+    return dict(found[key][0])
+
+
+def create_once(create: Callable[..., Any], exists: str, **request: Any) -> None:
+    """`create(**request)`, where the error code `exists` (an earlier, interrupted run created it) is success."""
+    try:
+        create(**request)
+    except Exception as exc:
+        if error_code(exc) != exists:
+            raise

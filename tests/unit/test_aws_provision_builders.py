@@ -8,7 +8,8 @@ import pytest
 
 from pmis_deploy.aws import iam, loadbalancer, monitoring, naming, network, registry, scaling, secrets, state_bucket
 from pmis_deploy.aws.database import instance_drift, instance_request
-from pmis_deploy.aws.plan import Change, Ids, apply, is_placeholder
+from pmis_deploy.aws.datastore import subnet_group_changes
+from pmis_deploy.aws.plan import Change, Ids, apply, create_once, describe_one, is_placeholder
 from pmis_deploy.config import Settings, load_settings
 
 CERT = "arn:aws:acm:us-east-1:123456789012:certificate/abc"
@@ -285,3 +286,49 @@ def test_new_private_cidrs_must_be_inside_the_vpc_and_free() -> None:
         network.check_free_cidr("10.0.1.0/24", "vpc-1", ["172.31.0.0/16"], [])
     with pytest.raises(ConfigError, match="overlaps existing subnet"):
         network.check_free_cidr("172.31.8.0/24", "vpc-1", ["172.31.0.0/16"], ["172.31.0.0/20"])
+
+
+def _client_error(code: str) -> Exception:
+    from botocore.exceptions import ClientError
+
+    return ClientError({"Error": {"Code": code, "Message": code}}, "Op")
+
+
+def test_describe_one_reads_the_first_item_and_none_for_the_missing_code() -> None:
+    def describe(**request: str) -> dict[str, list[dict[str, str]]]:
+        if request["Id"] == "gone":
+            raise _client_error("NotFoundFault")
+        if request["Id"] == "denied":
+            raise _client_error("AccessDenied")
+        return {"Items": [{"Id": request["Id"]}, {"Id": "other"}]}
+
+    assert describe_one(describe, "Items", "NotFoundFault", Id="x") == {"Id": "x"}
+    assert describe_one(describe, "Items", "NotFoundFault", Id="gone") is None
+    with pytest.raises(Exception, match="AccessDenied"):
+        describe_one(describe, "Items", "NotFoundFault", Id="denied")
+
+
+def test_create_once_treats_already_exists_as_done() -> None:
+    calls: list[dict[str, str]] = []
+
+    def create(**request: str) -> None:
+        calls.append(request)
+        raise _client_error(request["Code"])
+
+    create_once(create, "AlreadyExists", Code="AlreadyExists")
+    with pytest.raises(Exception, match="LimitExceeded"):
+        create_once(create, "AlreadyExists", Code="LimitExceeded")
+    assert calls == [{"Code": "AlreadyExists"}, {"Code": "LimitExceeded"}]
+
+
+def test_subnet_group_changes_create_update_or_nothing() -> None:
+    def create() -> None: ...
+    def update() -> None: ...
+
+    made = subnet_group_changes("group g", None, ["s2", "s1"], create, update)
+    assert [(c.row(), c.run) for c in made] == [(("create", "group g", "2 private subnets"), create)]
+    current = {"Subnets": [{"SubnetIdentifier": "s1"}, {"SubnetIdentifier": "s3"}]}
+    changed = subnet_group_changes("group g", current, ["s2", "s1"], create, update)
+    assert [(c.row(), c.run) for c in changed] == [(("update", "group g", "subnets → s1, s2"), update)]
+    same = {"Subnets": [{"SubnetIdentifier": "s2"}, {"SubnetIdentifier": "s1"}]}
+    assert subnet_group_changes("group g", same, ["s1", "s2"], create, update) == []
