@@ -373,6 +373,21 @@ def resolve_version(runner: Runner, root: Path, *, tag: str | None, allow_dirty:
     return (found.stdout.strip() if found.ok and found.stdout.strip() else tag), tag
 
 
+def confirmed_clients(
+    loaded: LoadedSettings, *, action: str, dry_run: bool, yes: bool, aws: AwsClients | None, runner: Runner | None
+) -> tuple[AwsClients, Runner]:
+    """Ask before `action` in a guarded environment (not for a dry run); then the AWS clients and the
+    runner of one deploy or rollback (`aws` and `runner` when given, as tests do)."""
+    from pmis_deploy.aws.session import AwsClients
+    from pmis_deploy.guard import confirm
+    from pmis_deploy.shell import Runner
+
+    settings = loaded.settings
+    if not dry_run:
+        confirm(settings.environment.value, required=settings.deploy.confirm, yes=yes, action=action)
+    return aws or AwsClients.for_settings(settings, dry_run=dry_run), runner or Runner(dry_run=dry_run)
+
+
 def deploy(
     loaded: LoadedSettings,
     request: DeployRequest,
@@ -381,17 +396,13 @@ def deploy(
     runner: Runner | None = None,
 ) -> tuple[ReleaseRecord, int]:
     """Run (or, with dry_run, plan) one release; returns the record and the exit code (0, or 2 = changes planned)."""
-    from pmis_deploy.aws.session import AwsClients
     from pmis_deploy.aws.state import S3StateBackend
-    from pmis_deploy.guard import confirm
-    from pmis_deploy.shell import Runner
 
     settings = loaded.settings
     env = settings.environment.value
-    if not request.dry_run:
-        confirm(env, required=settings.deploy.confirm, yes=request.yes, action="deploy to")
-    aws = aws or AwsClients.for_settings(settings, dry_run=request.dry_run)
-    runner = runner or Runner(dry_run=request.dry_run)
+    aws, runner = confirmed_clients(
+        loaded, action="deploy to", dry_run=request.dry_run, yes=request.yes, aws=aws, runner=runner
+    )
     sha, tag = resolve_version(runner, loaded.root, tag=request.tag, allow_dirty=request.allow_dirty or env == "local")
     release = AwsRelease(loaded, aws, runner, tag, build_from_source=request.tag is None)
     backend: S3StateBackend = S3StateBackend.for_settings(aws, settings)

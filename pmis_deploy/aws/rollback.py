@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from pmis_deploy import console, pipeline
 from pmis_deploy.aws import rollout, taskdefs
-from pmis_deploy.aws.deploy import AwsRelease, put_back
+from pmis_deploy.aws.deploy import AwsRelease, confirmed_clients, put_back
 from pmis_deploy.errors import NotFound
 from pmis_deploy.release import ReleaseRecord, ReleaseStatus, new_release_id
 
@@ -73,17 +73,13 @@ def rollback(
 ) -> tuple[ReleaseRecord, int]:
     """Roll back (or plan it); returns the rollback's record and the exit code (0, or 2 = changes planned)."""
     from pmis_deploy.aws.provision import read_infra
-    from pmis_deploy.aws.session import AwsClients
     from pmis_deploy.aws.state import S3StateBackend
-    from pmis_deploy.guard import confirm
-    from pmis_deploy.shell import Runner
 
     settings = loaded.settings
     env = settings.environment.value
-    if not request.dry_run:
-        confirm(env, required=settings.deploy.confirm, yes=request.yes, action="roll back")
-    aws = aws or AwsClients.for_settings(settings, dry_run=request.dry_run)
-    runner = runner or Runner(dry_run=request.dry_run)
+    aws, runner = confirmed_clients(
+        loaded, action="roll back", dry_run=request.dry_run, yes=request.yes, aws=aws, runner=runner
+    )
     backend = S3StateBackend.for_settings(aws, settings)
     release = AwsRelease(loaded, aws, runner, tag="rollback", build_from_source=False)
     release.infra = read_infra(aws, settings)
