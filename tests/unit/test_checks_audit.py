@@ -4,12 +4,13 @@ with stand-in executables that print that output (no test reaches an advisory se
 from __future__ import annotations
 
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from pmis_deploy.checks import audit
-from pmis_deploy.checks.outcome import Outcome
+from pmis_deploy.checks.outcome import CheckContext, Outcome
 from pmis_deploy.checks.settings import Severity
 from tests.fixtures.checks import DATA
 
@@ -18,7 +19,7 @@ def data(name: str) -> str:
     return (DATA / name).read_text()
 
 
-def test_captured_offline_pip_audit_is_unavailable_not_pass():
+def test_captured_offline_pip_audit_is_unavailable_not_pass() -> None:
     # Captured: exit 0 and "No known vulnerabilities found", but every dependency was skipped.
     assert "No known vulnerabilities found" in data("pip-audit-offline-skipped.stderr.txt")
     sub = audit.parse_pip_audit("p", data("pip-audit-offline-skipped.json"), "", 0)
@@ -27,13 +28,13 @@ def test_captured_offline_pip_audit_is_unavailable_not_pass():
     assert "could not be audited" in sub.note
 
 
-def test_captured_osv_network_error_is_unavailable():
+def test_captured_osv_network_error_is_unavailable() -> None:
     sub = audit.parse_pip_audit("p", "", data("pip-audit-osv-offline.stderr.txt"), 1)
     assert sub.outcome is Outcome.UNAVAILABLE
     assert "api.osv.dev" in sub.note
 
 
-def test_pip_audit_vulnerability_fails_and_names_package_id_and_fix():
+def test_pip_audit_vulnerability_fails_and_names_package_id_and_fix() -> None:
     sub = audit.parse_pip_audit("p", data("pip-audit-vulnerable.json"), "", 1)
     assert sub.outcome is Outcome.FAIL
     assert [str(f) for f in sub.findings] == [
@@ -42,18 +43,18 @@ def test_pip_audit_vulnerability_fails_and_names_package_id_and_fix():
     assert "1 could not be audited" in sub.note
 
 
-def test_pip_audit_clean_report_passes():
+def test_pip_audit_clean_report_passes() -> None:
     sub = audit.parse_pip_audit("p", data("pip-audit-clean.json"), "", 0)
     assert sub.outcome is Outcome.PASS
     assert "2 of 2 dependencies audited" in sub.note
 
 
-def test_pip_audit_error_without_report_fails():
+def test_pip_audit_error_without_report_fails() -> None:
     sub = audit.parse_pip_audit("p", "", "ERROR: requirement x is not pinned to an exact version", 1)
     assert sub.outcome is Outcome.FAIL
 
 
-def test_captured_npm_405_is_unavailable_with_the_http_error():
+def test_captured_npm_405_is_unavailable_with_the_http_error() -> None:
     sub = audit.parse_npm_audit("n", data("npm-audit-offline-405.json"), "", 1, Severity.high)
     assert sub.outcome is Outcome.UNAVAILABLE
     assert "HTTP 405" in sub.note and "advisories/bulk" in sub.note
@@ -67,7 +68,7 @@ def test_captured_npm_405_is_unavailable_with_the_http_error():
         (Severity.moderate, Outcome.FAIL, ["lodash", "nanoid"]),
     ],
 )
-def test_npm_severity_threshold(threshold, outcome, failing):
+def test_npm_severity_threshold(threshold: Severity, outcome: Outcome, failing: list[str]) -> None:
     sub = audit.parse_npm_audit("n", data("npm-audit-vulnerable.json"), "", 1, threshold)
     assert sub.outcome is outcome
     assert [f.location.split()[0] for f in sub.findings] == failing
@@ -76,12 +77,12 @@ def test_npm_severity_threshold(threshold, outcome, failing):
         assert "Command Injection in lodash (fix available)" in sub.findings[0].message
 
 
-def test_npm_output_that_is_not_json_is_unavailable():
+def test_npm_output_that_is_not_json_is_unavailable() -> None:
     sub = audit.parse_npm_audit("n", "", "npm error network ENOTFOUND", 1, Severity.high)
     assert sub.outcome is Outcome.UNAVAILABLE
 
 
-def test_unpinned_requirements_are_pinned_to_the_installed_version():
+def test_unpinned_requirements_are_pinned_to_the_installed_version() -> None:
     import importlib.metadata
 
     pinned, notes = audit.pin_requirements(
@@ -92,7 +93,7 @@ def test_unpinned_requirements_are_pinned_to_the_installed_version():
     assert "surely-not-installed-pkg" in notes[1]
 
 
-def test_installed_pins_exclude_this_project():
+def test_installed_pins_exclude_this_project() -> None:
     pins = audit.installed_pins()
     assert any(p.lower().startswith("pydantic==") for p in pins)
     assert not any(p.lower().startswith("pmis-deploy==") for p in pins)
@@ -125,7 +126,9 @@ def use_fake_tools(directory: Path, monkeypatch: pytest.MonkeyPatch, npm_report:
     monkeypatch.setattr(audit, "find_tool", tools.get)
 
 
-def test_check_offline_is_unavailable_and_lists_every_target(check_ctx, tmp_path, monkeypatch):
+def test_check_offline_is_unavailable_and_lists_every_target(
+    check_ctx: Callable[..., CheckContext], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     use_fake_tools(tmp_path, monkeypatch, "npm-audit-offline-405.json")
     verdict = audit.check(check_ctx(tree(tmp_path / "t")))
     assert verdict.outcome is Outcome.UNAVAILABLE
@@ -134,14 +137,18 @@ def test_check_offline_is_unavailable_and_lists_every_target(check_ctx, tmp_path
     assert "npm audit apps/web: UNAVAILABLE (the npm advisory service did not answer (HTTP 405" in verdict.details
 
 
-def test_check_fails_on_a_vulnerability_even_when_another_target_is_unavailable(check_ctx, tmp_path, monkeypatch):
+def test_check_fails_on_a_vulnerability_even_when_another_target_is_unavailable(
+    check_ctx: Callable[..., CheckContext], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     use_fake_tools(tmp_path, monkeypatch, "npm-audit-vulnerable.json")
     verdict = audit.check(check_ctx(tree(tmp_path / "t")))
     assert verdict.outcome is Outcome.FAIL
     assert [f.location for f in verdict.findings] == ["lodash <=4.17.20"]
 
 
-def test_missing_tools_are_unavailable_with_how_to_install(check_ctx, tmp_path, monkeypatch):
+def test_missing_tools_are_unavailable_with_how_to_install(
+    check_ctx: Callable[..., CheckContext], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(audit, "find_tool", lambda name: None)
     verdict = audit.check(check_ctx(tree(tmp_path / "t")))
     assert verdict.outcome is Outcome.UNAVAILABLE
@@ -149,7 +156,9 @@ def test_missing_tools_are_unavailable_with_how_to_install(check_ctx, tmp_path, 
     assert "npm is not installed" in verdict.details
 
 
-def test_web_app_without_lockfile_fails(check_ctx, tmp_path, monkeypatch):
+def test_web_app_without_lockfile_fails(
+    check_ctx: Callable[..., CheckContext], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     root = tree(tmp_path / "t")
     (root / "apps/web/package-lock.json").unlink()
     monkeypatch.setattr(audit, "find_tool", lambda name: None)
@@ -157,7 +166,9 @@ def test_web_app_without_lockfile_fails(check_ctx, tmp_path, monkeypatch):
     assert audit.check(check_ctx(root)).outcome is Outcome.FAIL
 
 
-def test_offline_runs_no_tool(check_ctx, tmp_path, monkeypatch):
+def test_offline_runs_no_tool(
+    check_ctx: Callable[..., CheckContext], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(audit, "find_tool", lambda name: pytest.fail("a tool was looked up"))
     verdict = audit.check(check_ctx(tree(tmp_path / "t"), checks={"offline": True}))
     assert verdict.outcome is Outcome.UNAVAILABLE
