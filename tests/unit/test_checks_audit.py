@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pmis_deploy.checks import audit
-from pmis_deploy.checks.outcome import CheckContext, Outcome
+from pmis_deploy.checks.outcome import CheckContext, Outcome, Verdict
 from pmis_deploy.checks.settings import Severity
 from tests.fixtures.checks import DATA
 
@@ -115,22 +115,28 @@ def tree(root: Path) -> Path:
     return root
 
 
-def use_fake_tools(directory: Path, monkeypatch: pytest.MonkeyPatch, npm_report: str) -> None:
-    """pip-audit prints the captured offline report (exit 0); npm prints `npm_report` (exit 1)."""
-    bin_dir = directory / "bin"
-    bin_dir.mkdir()
-    tools = {
-        "pip-audit": fake_tool(bin_dir, "pip-audit", "pip-audit-offline-skipped.json", 0),
-        "npm": fake_tool(bin_dir, "npm", npm_report, 1),
-    }
-    monkeypatch.setattr(audit, "find_tool", tools.get)
-
-
-def test_check_offline_is_unavailable_and_lists_every_target(
+@pytest.fixture
+def audit_with_fake_tools(
     check_ctx: Callable[..., CheckContext], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    use_fake_tools(tmp_path, monkeypatch, "npm-audit-offline-405.json")
-    verdict = audit.check(check_ctx(tree(tmp_path / "t")))
+) -> Callable[[str], Verdict]:
+    """audit(npm_report): the check on a small tree where the stand-in pip-audit prints the captured
+    offline report (exit 0) and the stand-in npm prints `npm_report` (exit 1)."""
+
+    def run(npm_report: str) -> Verdict:
+        bin_dir = tmp_path / "bin"
+        bin_dir.mkdir()
+        tools = {
+            "pip-audit": fake_tool(bin_dir, "pip-audit", "pip-audit-offline-skipped.json", 0),
+            "npm": fake_tool(bin_dir, "npm", npm_report, 1),
+        }
+        monkeypatch.setattr(audit, "find_tool", tools.get)
+        return audit.check(check_ctx(tree(tmp_path / "t")))
+
+    return run
+
+
+def test_check_offline_is_unavailable_and_lists_every_target(audit_with_fake_tools: Callable[[str], Verdict]) -> None:
+    verdict = audit_with_fake_tools("npm-audit-offline-405.json")
     assert verdict.outcome is Outcome.UNAVAILABLE
     assert "pip-audit apps/api/requirements.txt: UNAVAILABLE" in verdict.details
     assert "pip-audit pmis-deploy (installed environment): UNAVAILABLE" in verdict.details
@@ -138,10 +144,9 @@ def test_check_offline_is_unavailable_and_lists_every_target(
 
 
 def test_check_fails_on_a_vulnerability_even_when_another_target_is_unavailable(
-    check_ctx: Callable[..., CheckContext], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    audit_with_fake_tools: Callable[[str], Verdict],
 ) -> None:
-    use_fake_tools(tmp_path, monkeypatch, "npm-audit-vulnerable.json")
-    verdict = audit.check(check_ctx(tree(tmp_path / "t")))
+    verdict = audit_with_fake_tools("npm-audit-vulnerable.json")
     assert verdict.outcome is Outcome.FAIL
     assert [f.location for f in verdict.findings] == ["lodash <=4.17.20"]
 
