@@ -71,10 +71,6 @@ def main() -> int:
             "AZURE_OPENAI_API_KEY": "benchmark-placeholder-key",
         }
         loaded = load_settings("local", environ=environ, root=ROOT)
-        from pmis_deploy.emulators.gcp.apis import secretmanager
-        from tests.integration.test_gcp_deploy import _TolerantBase64  # a fake gap, see there
-
-        secretmanager.base64 = _TolerantBase64()  # type: ignore[assignment]
         with running_fake() as fake, tempfile.TemporaryDirectory() as cfg:
             env = dict(fake.env(cfg))
             rows = [measure("full provision + deploy", loaded, env), measure("no-op re-deploy", loaded, env)]

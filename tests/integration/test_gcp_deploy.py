@@ -46,32 +46,6 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class _TolerantBase64:
-    """The fake's Secret Manager decodes payloads with the standard alphabet only, but gcloud sends
-    URL-safe base64 (which the real API accepts). Reported as a fake gap; remove when it is fixed."""
-
-    def __getattr__(self, name: str) -> Any:
-        import base64
-
-        return getattr(base64, name)
-
-    @staticmethod
-    def b64decode(data: Any, validate: bool = False) -> bytes:
-        import base64
-
-        text = data.decode() if isinstance(data, bytes) else str(data)
-        return base64.urlsafe_b64decode(text.replace("+", "-").replace("/", "_") + "=" * (-len(text) % 4))
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _tolerant_fake_base64() -> Iterator[None]:
-    from pmis_deploy.emulators.gcp.apis import secretmanager
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(secretmanager, "base64", _TolerantBase64())
-        yield
-
-
 @pytest.fixture(scope="module")
 def gcp_env(gcp_fake: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     if shutil.which("gcloud") is None:
