@@ -98,8 +98,10 @@ def resolve_database_url(settings: Settings, environ: Mapping[str, str] | None =
     """The environment's database URL (psycopg 3 scheme), its password registered for redaction."""
     env = os.environ if environ is None else environ
     name = settings.environment.value
-    if name == "local":
-        url = settings.local.database_url.get_secret_value()
+    if name == "local":  # started on demand (when it is the local PostgreSQL `inv local.up` runs)
+        from pmis_deploy.emulators.local import ensure_database
+
+        url = ensure_database(settings)
     else:
         url = env.get(DATABASE_URL_VAR, "")
         if not url:

@@ -153,7 +153,11 @@ def detect_engine(runner: Runner, state_dir: Path) -> Engine:
         if probe.ok and probe.stdout.strip():
             return Engine("docker", runner)
     if shutil.which("buildah"):
-        return Engine("buildah", runner, storage=state_dir / "containers")
+        storage = state_dir / "containers"
+        # Create it ourselves: containers-storage makes missing parents 0700, which would lock the postgres
+        # user out of the state dir where the local PostgreSQL cluster lives.
+        storage.mkdir(parents=True, exist_ok=True)
+        return Engine("buildah", runner, storage=storage)
     raise ToolMissingError(
         "no container engine reachable: `docker info` failed and buildah is not installed",
         hint="start Docker, or install buildah (scripts/bootstrap does), then deploy again",

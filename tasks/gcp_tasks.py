@@ -29,7 +29,7 @@ def provision_gcp(c: Context, env: str | None = None, dry_run: bool = False, yes
         "tag": "image tag to release (default: the git SHA)",
         "dry_run": DRY_RUN_HELP,
         "yes": YES_HELP,
-        "skip_gate": "skip the checklist gate, recording this reason in the release",
+        "skip_checks": "skip the checklist gate; the REASON is recorded in the release",
         "wait": "seconds to wait for another release's lock (default 0: refuse at once)",
     },
 )
@@ -39,7 +39,7 @@ def deploy_gcp(
     tag: str | None = None,
     dry_run: bool = False,
     yes: bool = False,
-    skip_gate: str | None = None,
+    skip_checks: str | None = None,
     wait: float = 0.0,
 ) -> None:
     """Release the current commit to Cloud Run: lock, gate, images, provision, migrate, roll out, record."""
@@ -47,7 +47,7 @@ def deploy_gcp(
         from pmis_deploy.console import result
         from pmis_deploy.gcp.deploy import deploy
 
-        outcome = deploy(load(env), tag=tag, dry_run=dry_run, yes=yes, skip_gate=skip_gate, lock_wait=wait)
+        outcome = deploy(load(env), tag=tag, dry_run=dry_run, yes=yes, skip_gate=skip_checks, lock_wait=wait)
         result(outcome.summary)
     if outcome.exit_code:
         raise Exit(code=outcome.exit_code)

@@ -249,8 +249,9 @@ class AwsRelease:
     def _migrate_local_database(self, run: pipeline.Run) -> None:
         """local: the same migration for real, on settings.local.database_url (skipped when at head)."""
         from pmis_deploy import db, localrun
+        from pmis_deploy.emulators.local import ensure_database
 
-        url = self.settings.local.database_url.get_secret_value()
+        url = ensure_database(self.settings)  # also when the gate (which starts it) was skipped
         heads = ",".join(sorted(db.script_directory(self.loaded.root).get_heads()))
         if ",".join(sorted(db.current_heads(db.normalise_url(url)))) == heads:
             console.info(f"migration: the local database is already at {heads}")

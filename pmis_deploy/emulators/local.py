@@ -73,10 +73,19 @@ def ensure_database(settings: Settings) -> str:
     For code paths of the `local` environment that need the database (deploy's gate and migration,
     `inv db.*`) so that they work on a fresh clone without `inv local.up`.
     """
+    url = settings.local.database_url.get_secret_value()
+    if not manages(settings):  # the user points local.database_url at a server of their own
+        return url
     cluster = postgres_cluster(settings)
     cluster.ensure_running()
     cluster.create_database(database_name(settings))
-    return settings.local.database_url.get_secret_value()
+    return url
+
+
+def manages(settings: Settings) -> bool:
+    """Whether local.database_url names the PostgreSQL that `local` runs (loopback, local.postgres_port)."""
+    parts = urlsplit(settings.local.database_url.get_secret_value())
+    return parts.hostname in ("127.0.0.1", "localhost") and parts.port == settings.local.postgres_port
 
 
 def gcp_module() -> ModuleType | None:

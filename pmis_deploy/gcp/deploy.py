@@ -215,9 +215,10 @@ def migrate_step(rel: Release) -> Step:
         if "migrate" in rel.plan.jobs_to_deploy or any(v == PENDING for v in versions.values()):
             ctx.gcloud.run(job.deploy_cmd(tag=None, no_traffic=False), timeout=SERVICE_TIMEOUT)
         if ctx.gcloud.embedded:  # the real migration, against the local PostgreSQL
+            from pmis_deploy.emulators.local import ensure_database
             from pmis_deploy.localrun import run_migration
 
-            r.record.alembic_head = run_migration(rel.settings.local.database_url.get_secret_value(), ctx.gcloud.runner)
+            r.record.alembic_head = run_migration(ensure_database(rel.settings), ctx.gcloud.runner)
         try:
             ctx.gcloud.run(g.run_job_execute(job.name), timeout=rel.settings.gcp.migrate_timeout_seconds + 120)
         except GcloudError as exc:
@@ -285,8 +286,8 @@ def health_check(rel: Release, r: Run, service: dict[str, Any]) -> None:
         url = run.tag_url(service, run.traffic_tag(rel.plan.tag)) or service.get("status", {}).get("url", "")
         console.info(f"health check: {url}{path} (tagged revision {rel.revisions['api']})")
         body = wait_healthy(url, path, timeout=timeout)
-    if body.get("migrations", {}).get("head") and not r.record.alembic_head:
-        r.record.alembic_head = str(body["migrations"]["head"])
+    if body.get("migration_version") and not r.record.alembic_head:  # the api's /health body
+        r.record.alembic_head = str(body["migration_version"])
     r.change("health check passed")
 
 

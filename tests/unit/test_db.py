@@ -12,10 +12,9 @@ from pmis_deploy.redaction import redact
 
 
 def test_local_uses_the_local_settings_url() -> None:
-    settings = load_settings("local", environ={}).settings
-    assert db.resolve_database_url(settings, environ={"DATABASE_URL": "postgres://x@elsewhere/db"}) == (
-        "postgresql+psycopg://postgres@127.0.0.1:55432/pmis"
-    )
+    own = "postgresql+psycopg://postgres@127.0.0.1:5999/pmis"  # not the cluster `local` runs: nothing is started
+    settings = load_settings("local", environ={"PMIS_LOCAL__DATABASE_URL": own}).settings
+    assert db.resolve_database_url(settings, environ={"DATABASE_URL": "postgres://x@elsewhere/db"}) == own
 
 
 def test_other_environments_read_database_url_and_register_its_password() -> None:
