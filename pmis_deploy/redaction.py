@@ -16,7 +16,8 @@ _MIN_LEN = 4  # shorter values would mask ordinary words
 
 _URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<pw>[^@\s/]+)@")
 _SECRET_FLAGS = re.compile(
-    r"(?P<flag>--?(?:[a-z-]*password|auth-token|secret|token|api-key|root-password)[= ])(?P<val>\S+)",
+    # `--secret=NAME` (gcloud's secret *name*) stays readable; `--client-secret=…` and the like do not.
+    r"(?P<flag>--?(?:[a-z-]*password|auth-token|[a-z]+-secret|token|api-key|root-password)[= ])(?P<val>\S+)",
     re.IGNORECASE,
 )
 _KEY_VALUE = re.compile(

@@ -37,6 +37,11 @@ def test_credential_patterns(r: Redactor, text: str, leak: str) -> None:
     assert leak not in r.redact(text)
 
 
+def test_secret_names_stay_readable_but_client_secrets_do_not(r: Redactor) -> None:
+    assert r.redact("--secret=pmis-local-database-url") == "--secret=pmis-local-database-url"
+    assert "abc123xyz" not in r.redact("--client-secret=abc123xyz")
+
+
 def test_short_values_are_not_registered(r: Redactor) -> None:
     r.register("ab", None, "")
     assert r.redact("ab cd") == "ab cd"
