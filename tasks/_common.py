@@ -20,6 +20,10 @@ ENV_HELP = "environment: local (default, embedded emulators), staging or product
 DRY_RUN_HELP = "print the plan and change nothing (exit 0: no changes, 2: changes planned)"
 YES_HELP = "confirm changes to a guarded environment (production) without asking"
 JSON_HELP = "print machine-readable JSON instead of a table"
+WAIT_HELP = "if another release holds the lock, wait up to this many seconds for it (default 0: refuse at once)"
+SKIP_CHECKS_HELP = "skip the checklist gate; the REASON is recorded in the release"
+TAG_HELP = "deploy this already-built image tag (default: the current commit, tagged by its SHA)"
+TO_HELP = "release id to restore (default: the previous good one)"
 
 
 @contextmanager

@@ -8,9 +8,18 @@ from __future__ import annotations
 from invoke import Context, task
 from invoke.exceptions import Exit
 
-from tasks._common import DRY_RUN_HELP, ENV_HELP, JSON_HELP, YES_HELP, load, reported
-
-WAIT_HELP = "if another release holds the lock, wait up to this many seconds for it"
+from tasks._common import (
+    DRY_RUN_HELP,
+    ENV_HELP,
+    JSON_HELP,
+    SKIP_CHECKS_HELP,
+    TAG_HELP,
+    TO_HELP,
+    WAIT_HELP,
+    YES_HELP,
+    load,
+    reported,
+)
 
 
 @task(name="aws", help={"env": ENV_HELP, "dry_run": DRY_RUN_HELP, "yes": YES_HELP})
@@ -28,10 +37,10 @@ def provision_aws(c: Context, env: str | None = None, dry_run: bool = False, yes
     name="aws",
     help={
         "env": ENV_HELP,
-        "tag": "deploy this already-built image tag (default: build the current commit, tagged by its SHA)",
+        "tag": TAG_HELP,
         "dry_run": DRY_RUN_HELP,
         "yes": YES_HELP,
-        "skip_checks": "skip the checklist gate; the REASON is recorded in the release",
+        "skip_checks": SKIP_CHECKS_HELP,
         "allow_dirty": "allow uncommitted changes outside local (the tag says -dirty)",
         "wait": WAIT_HELP,
     },
@@ -65,7 +74,7 @@ def deploy_aws(
     name="aws",
     help={
         "env": ENV_HELP,
-        "to": "release id to restore (default: the previous good one)",
+        "to": TO_HELP,
         "dry_run": DRY_RUN_HELP,
         "yes": YES_HELP,
         "wait": WAIT_HELP,

@@ -8,7 +8,18 @@ from __future__ import annotations
 from invoke import Context, task
 from invoke.exceptions import Exit
 
-from tasks._common import DRY_RUN_HELP, ENV_HELP, JSON_HELP, YES_HELP, load, reported
+from tasks._common import (
+    DRY_RUN_HELP,
+    ENV_HELP,
+    JSON_HELP,
+    SKIP_CHECKS_HELP,
+    TAG_HELP,
+    TO_HELP,
+    WAIT_HELP,
+    YES_HELP,
+    load,
+    reported,
+)
 
 
 @task(name="gcp", help={"env": ENV_HELP, "dry_run": DRY_RUN_HELP, "yes": YES_HELP})
@@ -26,11 +37,11 @@ def provision_gcp(c: Context, env: str | None = None, dry_run: bool = False, yes
     name="gcp",
     help={
         "env": ENV_HELP,
-        "tag": "image tag to release (default: the git SHA)",
+        "tag": TAG_HELP,
         "dry_run": DRY_RUN_HELP,
         "yes": YES_HELP,
-        "skip_checks": "skip the checklist gate; the REASON is recorded in the release",
-        "wait": "seconds to wait for another release's lock (default 0: refuse at once)",
+        "skip_checks": SKIP_CHECKS_HELP,
+        "wait": WAIT_HELP,
     },
 )
 def deploy_gcp(
@@ -40,7 +51,7 @@ def deploy_gcp(
     dry_run: bool = False,
     yes: bool = False,
     skip_checks: str | None = None,
-    wait: float = 0.0,
+    wait: int = 0,
 ) -> None:
     """Release the current commit to Cloud Run: lock, gate, images, provision, migrate, roll out, record."""
     with reported():
@@ -57,7 +68,7 @@ def deploy_gcp(
     name="gcp",
     help={
         "env": ENV_HELP,
-        "to": "release id to go back to (default: the previous good one)",
+        "to": TO_HELP,
         "dry_run": DRY_RUN_HELP,
         "yes": YES_HELP,
     },
