@@ -134,6 +134,45 @@ class Router:
         raise ApiError(404, "NOT_FOUND", f"The fake GCP has no route for {call.method} /{call.api}/{call.path}.")
 
 
+# ------------------------------------------------------------------------------------- resources
+
+
+def location_parent(call: Call) -> str:
+    """`projects/P/locations/L` of a regional path (`{project}` and `{location}` parameters)."""
+    return f"projects/{call.project()}/locations/{call.p('location')}"
+
+
+def lookup(call: Call, table: str, name: str, what: str) -> JSON:
+    """The stored resource `name` of `table`, or a 404 saying `what` was not found."""
+    found: JSON | None = call.store.table(table).get(name)
+    if found is None:
+        raise not_found(what)
+    return found
+
+
+def vacant(call: Call, table: str, name: str, taken: str) -> dict[str, Any]:
+    """The table a new resource `name` goes into; a 409 ALREADY_EXISTS saying `taken` when it is there."""
+    rows = call.store.table(table)
+    if name in rows:
+        raise ApiError(409, "ALREADY_EXISTS", taken)
+    return rows
+
+
+def under(call: Call, table: str, prefix: str) -> list[JSON]:
+    """The resources of `table` whose names start with `prefix`, in name order."""
+    return [r for k, r in sorted(call.store.table(table).items()) if k.startswith(prefix)]
+
+
+def location_operation(call: Call, response: JSON, metadata: JSON | None = None) -> JSON:
+    """A new long-running operation under the call's `projects/P/locations/L`."""
+    return call.store.operation(call.store.new_op_name(location_parent(call)), response, metadata)
+
+
+def get_location_operation(call: Call) -> Reply:
+    """GET `.../locations/L/operations/{op}`: poll an operation made by `location_operation`."""
+    return 200, call.store.poll(f"{location_parent(call)}/operations/{call.p('op')}")
+
+
 # ----------------------------------------------------------------------------------------------- ids
 
 

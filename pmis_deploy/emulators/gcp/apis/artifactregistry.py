@@ -7,17 +7,21 @@ import re
 
 from pmis_deploy.emulators.gcp.core import (
     JSON,
-    ApiError,
     Call,
     Reply,
     Router,
+    get_location_operation,
     get_policy,
     invalid,
-    not_found,
+    location_operation,
+    location_parent,
+    lookup,
     now,
     page,
     set_policy,
+    under,
     update_mask,
+    vacant,
 )
 
 router = Router()
@@ -25,15 +29,9 @@ BASE = "v1/projects/{project}/locations/{location}"
 TYPE = "type.googleapis.com/google.devtools.artifactregistry.v1.Repository"
 
 
-def _parent(call: Call) -> str:
-    return f"projects/{call.project()}/locations/{call.p('location')}"
-
-
 def _repo(call: Call) -> JSON:
-    repo = call.store.table("artifactregistry.repositories").get(f"{_parent(call)}/repositories/{call.p('repo')}")
-    if repo is None:
-        raise not_found(f'Repository "{_parent(call)}/repositories/{call.p("repo")}"')
-    return repo
+    name = f"{location_parent(call)}/repositories/{call.p('repo')}"
+    return lookup(call, "artifactregistry.repositories", name, f'Repository "{name}"')
 
 
 @router.route("POST", BASE + "/repositories")
@@ -41,10 +39,8 @@ def create_repository(call: Call) -> Reply:
     repo_id = call.query.get("repositoryId", "")
     if not re.match(r"^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$", repo_id):
         raise invalid(f"Invalid repository id {repo_id!r}.")
-    name = f"{_parent(call)}/repositories/{repo_id}"
-    table = call.store.table("artifactregistry.repositories")
-    if name in table:
-        raise ApiError(409, "ALREADY_EXISTS", f"the repository already exists: {name}")
+    name = f"{location_parent(call)}/repositories/{repo_id}"
+    table = vacant(call, "artifactregistry.repositories", name, f"the repository already exists: {name}")
     body = copy.deepcopy(call.json())
     if body.get("format") in (None, "", "FORMAT_UNSPECIFIED"):
         raise invalid("Repository format is required.")
@@ -61,13 +57,12 @@ def create_repository(call: Call) -> Reply:
     }
     table[name] = repo
     metadata = {"@type": "type.googleapis.com/google.devtools.artifactregistry.v1.OperationMetadata"}
-    return 200, call.store.operation(call.store.new_op_name(_parent(call)), {"@type": TYPE, **repo}, metadata)
+    return 200, location_operation(call, {"@type": TYPE, **repo}, metadata)
 
 
 @router.route("GET", BASE + "/repositories")
 def list_repositories(call: Call) -> Reply:
-    prefix = f"{_parent(call)}/repositories/"
-    repos = [r for k, r in sorted(call.store.table("artifactregistry.repositories").items()) if k.startswith(prefix)]
+    repos = under(call, "artifactregistry.repositories", f"{location_parent(call)}/repositories/")
     return 200, page(repos, call, "repositories")
 
 
@@ -95,7 +90,7 @@ def patch_repository(call: Call) -> Reply:
 def delete_repository(call: Call) -> Reply:
     repo = _repo(call)
     call.store.table("artifactregistry.repositories").pop(repo["name"])
-    return 200, call.store.operation(call.store.new_op_name(_parent(call)), {})
+    return 200, location_operation(call, {})
 
 
 @router.route("GET", BASE + "/repositories/{repo}:getIamPolicy")
@@ -108,6 +103,4 @@ def set_iam(call: Call) -> Reply:
     return 200, set_policy(call.store, _repo(call)["name"], call.json())
 
 
-@router.route("GET", BASE + "/operations/{op}")
-def get_operation(call: Call) -> Reply:
-    return 200, call.store.poll(f"{_parent(call)}/operations/{call.p('op')}")
+router.route("GET", BASE + "/operations/{op}")(get_location_operation)

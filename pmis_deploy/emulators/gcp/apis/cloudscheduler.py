@@ -6,15 +6,17 @@ import copy
 
 from pmis_deploy.emulators.gcp.core import (
     JSON,
-    ApiError,
     Call,
     Reply,
     Router,
     invalid,
-    not_found,
+    location_parent,
+    lookup,
     now,
     page,
+    under,
     update_mask,
+    vacant,
 )
 
 router = Router()
@@ -22,15 +24,9 @@ BASE = "v1/projects/{project}/locations/{location}/jobs"
 OUTPUT_ONLY = ("name", "state", "userUpdateTime", "scheduleTime", "lastAttemptTime", "status")
 
 
-def _parent(call: Call) -> str:
-    return f"projects/{call.project()}/locations/{call.p('location')}"
-
-
 def _job(call: Call) -> JSON:
-    job = call.store.table("cloudscheduler.jobs").get(f"{_parent(call)}/jobs/{call.p('job')}")
-    if job is None:
-        raise not_found(f"Job {_parent(call)}/jobs/{call.p('job')}")
-    return job
+    name = f"{location_parent(call)}/jobs/{call.p('job')}"
+    return lookup(call, "cloudscheduler.jobs", name, f"Job {name}")
 
 
 def _validate(job: JSON) -> None:
@@ -45,11 +41,9 @@ def _validate(job: JSON) -> None:
 def create_job(call: Call) -> Reply:
     body = copy.deepcopy(call.json())
     name = body.get("name", "")
-    if not name.startswith(f"{_parent(call)}/jobs/"):
-        raise invalid(f"Job name {name!r} must be in {_parent(call)}.")
-    table = call.store.table("cloudscheduler.jobs")
-    if name in table:
-        raise ApiError(409, "ALREADY_EXISTS", f"Job {name} already exists.")
+    if not name.startswith(f"{location_parent(call)}/jobs/"):
+        raise invalid(f"Job name {name!r} must be in {location_parent(call)}.")
+    table = vacant(call, "cloudscheduler.jobs", name, f"Job {name} already exists.")
     _validate(body)
     body.update(state="ENABLED", userUpdateTime=now(), scheduleTime=now())
     body.setdefault("timeZone", "Etc/UTC")
@@ -59,9 +53,7 @@ def create_job(call: Call) -> Reply:
 
 @router.route("GET", BASE)
 def list_jobs(call: Call) -> Reply:
-    prefix = f"{_parent(call)}/jobs/"
-    jobs = [j for k, j in sorted(call.store.table("cloudscheduler.jobs").items()) if k.startswith(prefix)]
-    return 200, page(jobs, call, "jobs")
+    return 200, page(under(call, "cloudscheduler.jobs", f"{location_parent(call)}/jobs/"), call, "jobs")
 
 
 @router.route("GET", BASE + "/{job}")

@@ -6,7 +6,23 @@ from __future__ import annotations
 import copy
 import re
 
-from pmis_deploy.emulators.gcp.core import JSON, ApiError, Call, Reply, Router, invalid, not_found, now, page
+from pmis_deploy.emulators.gcp.core import (
+    JSON,
+    ApiError,
+    Call,
+    Reply,
+    Router,
+    get_location_operation,
+    invalid,
+    location_operation,
+    location_parent,
+    lookup,
+    not_found,
+    now,
+    page,
+    under,
+    vacant,
+)
 
 compute = Router()
 vpcaccess = Router()
@@ -139,33 +155,25 @@ for _scope in ("global", "regions/{region}"):
 BASE = "v1/projects/{project}/locations/{location}"
 
 
-def _parent(call: Call) -> str:
-    return f"projects/{call.project()}/locations/{call.p('location')}"
-
-
 @vpcaccess.route("POST", BASE + "/connectors")
 def create_connector(call: Call) -> Reply:
     connector_id = call.query.get("connectorId", "")
     if not re.match(r"^[a-z][-a-z0-9]{0,23}[a-z0-9]$", connector_id):
         raise invalid(f"Invalid connector id {connector_id!r} (max 25 characters).")
-    name = f"{_parent(call)}/connectors/{connector_id}"
-    table = call.store.table("vpcaccess.connectors")
-    if name in table:
-        raise ApiError(409, "ALREADY_EXISTS", f"Connector {name} already exists.")
+    name = f"{location_parent(call)}/connectors/{connector_id}"
+    table = vacant(call, "vpcaccess.connectors", name, f"Connector {name} already exists.")
     body = copy.deepcopy(call.json())
     connector = {**body, "name": name, "state": "READY"}
     connector.setdefault("minInstances", 2)
     connector.setdefault("maxInstances", 10)
     table[name] = connector
     response = {"@type": "type.googleapis.com/google.cloud.vpcaccess.v1.Connector", **connector}
-    return 200, call.store.operation(call.store.new_op_name(_parent(call)), response)
+    return 200, location_operation(call, response)
 
 
 def _connector(call: Call) -> JSON:
-    connector = call.store.table("vpcaccess.connectors").get(f"{_parent(call)}/connectors/{call.p('name')}")
-    if connector is None:
-        raise not_found(f"Connector {_parent(call)}/connectors/{call.p('name')}")
-    return connector
+    name = f"{location_parent(call)}/connectors/{call.p('name')}"
+    return lookup(call, "vpcaccess.connectors", name, f"Connector {name}")
 
 
 @vpcaccess.route("GET", BASE + "/connectors/{name}")
@@ -175,17 +183,14 @@ def get_connector(call: Call) -> Reply:
 
 @vpcaccess.route("GET", BASE + "/connectors")
 def list_connectors(call: Call) -> Reply:
-    prefix = f"{_parent(call)}/connectors/"
-    items = [c for k, c in sorted(call.store.table("vpcaccess.connectors").items()) if k.startswith(prefix)]
+    items = under(call, "vpcaccess.connectors", f"{location_parent(call)}/connectors/")
     return 200, page(items, call, "connectors")
 
 
 @vpcaccess.route("DELETE", BASE + "/connectors/{name}")
 def delete_connector(call: Call) -> Reply:
     call.store.table("vpcaccess.connectors").pop(_connector(call)["name"])
-    return 200, call.store.operation(call.store.new_op_name(_parent(call)), {})
+    return 200, location_operation(call, {})
 
 
-@vpcaccess.route("GET", BASE + "/operations/{op}")
-def get_operation(call: Call) -> Reply:
-    return 200, call.store.poll(f"{_parent(call)}/operations/{call.p('op')}")
+vpcaccess.route("GET", BASE + "/operations/{op}")(get_location_operation)

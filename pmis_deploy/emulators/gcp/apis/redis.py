@@ -7,24 +7,24 @@ import uuid
 
 from pmis_deploy.emulators.gcp.core import (
     JSON,
-    ApiError,
     Call,
     Reply,
     Router,
+    get_location_operation,
     invalid,
-    not_found,
+    location_operation,
+    location_parent,
+    lookup,
     now,
     page,
+    under,
     update_mask,
+    vacant,
 )
 
 router = Router()
 BASE = "v1/projects/{project}/locations/{location}"
 TYPE = "type.googleapis.com/google.cloud.redis.v1.Instance"
-
-
-def _parent(call: Call) -> str:
-    return f"projects/{call.project()}/locations/{call.p('location')}"
 
 
 def _public(instance: JSON) -> JSON:
@@ -35,14 +35,14 @@ def _op(call: Call, verb: str, instance: JSON | None) -> JSON:
     metadata = {
         "@type": "type.googleapis.com/google.cloud.redis.v1.OperationMetadata",
         "createTime": now(),
-        "target": instance["name"] if instance else _parent(call),
+        "target": instance["name"] if instance else location_parent(call),
         "verb": verb,
         "apiVersion": "v1",
     }
     response = (
         {"@type": TYPE, **_public(instance)} if instance else {"@type": "type.googleapis.com/google.protobuf.Empty"}
     )
-    return call.store.operation(call.store.new_op_name(_parent(call)), response, metadata)
+    return location_operation(call, response, metadata)
 
 
 def _tls(instance: JSON) -> None:
@@ -68,10 +68,8 @@ def _tls(instance: JSON) -> None:
 
 
 def _instance(call: Call) -> JSON:
-    instance = call.store.table("redis.instances").get(f"{_parent(call)}/instances/{call.p('instance')}")
-    if instance is None:
-        raise not_found(f"Resource '{_parent(call)}/instances/{call.p('instance')}'")
-    return instance
+    name = f"{location_parent(call)}/instances/{call.p('instance')}"
+    return lookup(call, "redis.instances", name, f"Resource '{name}'")
 
 
 @router.route("POST", BASE + "/instances")
@@ -79,10 +77,8 @@ def create_instance(call: Call) -> Reply:
     instance_id = call.query.get("instanceId", "")
     if not instance_id:
         raise invalid("instanceId is required.")
-    name = f"{_parent(call)}/instances/{instance_id}"
-    table = call.store.table("redis.instances")
-    if name in table:
-        raise ApiError(409, "ALREADY_EXISTS", f"Resource '{name}' already exists")
+    name = f"{location_parent(call)}/instances/{instance_id}"
+    table = vacant(call, "redis.instances", name, f"Resource '{name}' already exists")
     body = copy.deepcopy(call.json())
     location = call.p("location")
     tier = body.get("tier") or "BASIC"
@@ -115,8 +111,8 @@ def create_instance(call: Call) -> Reply:
 
 @router.route("GET", BASE + "/instances")
 def list_instances(call: Call) -> Reply:
-    prefix = f"{_parent(call)}/instances/" if call.p("location") != "-" else f"projects/{call.project()}/"
-    items = [_public(i) for k, i in sorted(call.store.table("redis.instances").items()) if k.startswith(prefix)]
+    prefix = f"{location_parent(call)}/instances/" if call.p("location") != "-" else f"projects/{call.project()}/"
+    items = [_public(i) for i in under(call, "redis.instances", prefix)]
     return 200, page(items, call, "instances")
 
 
@@ -153,6 +149,4 @@ def get_auth_string(call: Call) -> Reply:
     return 200, {"authString": instance["_authString"]} if instance.get("_authString") else {}
 
 
-@router.route("GET", BASE + "/operations/{op}")
-def get_operation(call: Call) -> Reply:
-    return 200, call.store.poll(f"{_parent(call)}/operations/{call.p('op')}")
+router.route("GET", BASE + "/operations/{op}")(get_location_operation)

@@ -28,6 +28,7 @@ from pmis_deploy.emulators.gcp.core import (
     already_exists,
     get_policy,
     invalid,
+    lookup,
     new_uid,
     not_found,
     now,
@@ -268,13 +269,13 @@ def _service_view(call: Call, entry: JSON, *, poll: bool) -> JSON:
     return service
 
 
+def _missing(call: Call, name: str, kind: str) -> str:
+    """How Cloud Run names a resource it cannot find."""
+    return f"Resource '{name}' of kind '{kind}' in region '{_region(call)}' in project '{call.project('ns')}'"
+
+
 def _entry(call: Call, name: str) -> JSON:
-    entry = call.store.table("run.services").get(_key(call, name))
-    if entry is None:
-        raise not_found(
-            f"Resource '{name}' of kind 'SERVICE' in region '{_region(call)}' in project '{call.project('ns')}'"
-        )
-    return entry
+    return lookup(call, "run.services", _key(call, name), _missing(call, name, "SERVICE"))
 
 
 @router.route("POST", SERVING + "/services")
@@ -390,10 +391,7 @@ def _revision_view(call: Call, revision: JSON) -> JSON:
 
 
 def _revision(call: Call) -> JSON:
-    revision = call.store.table("run.revisions").get(_key(call, call.p("name")))
-    if revision is None:
-        raise not_found(f"Revision '{call.p('name')}'")
-    return revision
+    return lookup(call, "run.revisions", _key(call, call.p("name")), f"Revision '{call.p('name')}'")
 
 
 @router.route("GET", SERVING + "/revisions")
@@ -428,12 +426,7 @@ def delete_revision(call: Call) -> Reply:
 
 
 def _job(call: Call, name: str) -> JSON:
-    job = call.store.table("run.jobs").get(_key(call, name))
-    if job is None:
-        raise not_found(
-            f"Resource '{name}' of kind 'JOB' in region '{_region(call)}' in project '{call.project('ns')}'"
-        )
-    return job
+    return lookup(call, "run.jobs", _key(call, name), _missing(call, name, "JOB"))
 
 
 def _job_view(call: Call, job: JSON) -> JSON:
@@ -610,10 +603,7 @@ def _execution_view(execution: JSON, *, poll: bool) -> JSON:
 
 
 def _execution(call: Call) -> JSON:
-    execution = call.store.table("run.executions").get(_key(call, call.p("name")))
-    if execution is None:
-        raise not_found(f"Execution '{call.p('name')}'")
-    return execution
+    return lookup(call, "run.executions", _key(call, call.p("name")), f"Execution '{call.p('name')}'")
 
 
 @router.route("GET", JOBS + "/executions")

@@ -23,6 +23,7 @@ from pmis_deploy.emulators.gcp.core import (
     not_found,
     now,
     project_number,
+    vacant,
 )
 
 router = Router()
@@ -110,9 +111,7 @@ def create_instance(call: Call) -> Reply:
     name = body.get("name", "")
     if not _NAME.match(name):
         raise invalid(f"Invalid instance name {name!r}.")
-    table = call.store.table("sql.instances")
-    if f"{call.project()}/{name}" in table:
-        raise ApiError(409, "ALREADY_EXISTS", "The Cloud SQL instance already exists.")
+    table = vacant(call, "sql.instances", f"{call.project()}/{name}", "The Cloud SQL instance already exists.")
     version = body.get("databaseVersion") or "POSTGRES_16"
     if not re.match(r"^(POSTGRES|MYSQL|SQLSERVER)_", version):
         raise invalid(f"Invalid database version {version!r}.")
@@ -231,9 +230,7 @@ def create_database(call: Call) -> Reply:
     if not re.match(r"^[A-Za-z_][A-Za-z0-9_$-]{0,62}$", name):
         raise invalid(f"Invalid database name {name!r}.")
     key = f"{call.project()}/{call.p('instance')}/{name}"
-    table = call.store.table("sql.databases")
-    if key in table:
-        raise ApiError(409, "ALREADY_EXISTS", f"Database {name} already exists on instance {call.p('instance')}.")
+    table = vacant(call, "sql.databases", key, f"Database {name} already exists on instance {call.p('instance')}.")
     table[key] = _database(call, call.p("instance"), body)
     return 200, _operation(call, "CREATE_DATABASE", call.p("instance"))
 
@@ -298,9 +295,9 @@ def create_user(call: Call) -> Reply:
     name, host = body.get("name") or "", body.get("host") or ""
     if not name:
         raise invalid("A user needs a name.")
-    table = call.store.table("sql.users")
-    if _user_key(call, name, host) in table:
-        raise ApiError(409, "ALREADY_EXISTS", f"User {name} already exists on instance {call.p('instance')}.")
+    table = vacant(
+        call, "sql.users", _user_key(call, name, host), f"User {name} already exists on instance {call.p('instance')}."
+    )
     user: dict[str, Any] = {
         "kind": "sql#user",
         "name": name,
