@@ -13,8 +13,6 @@ from typing import Any
 
 from pmis_deploy.redaction import redact
 
-_timings: list[tuple[str, float]] = []
-
 
 def _console(stderr: bool = True) -> Any:
     from rich.console import Console
@@ -60,11 +58,9 @@ def step(name: str) -> Iterator[None]:
         yield
     except BaseException:
         elapsed = time.monotonic() - started
-        _timings.append((name, elapsed))
         _console().print(f"[red]✗[/red] {escape(redact(name))} [dim]({elapsed:.1f}s)[/dim]")
         raise
     elapsed = time.monotonic() - started
-    _timings.append((name, elapsed))
     _console().print(f"[green]✓[/green] {escape(redact(name))} [dim]({elapsed:.1f}s)[/dim]")
 
 

@@ -80,8 +80,12 @@ class RedactingFilter(logging.Filter):
 
 
 def install_logging_filter(logger: logging.Logger | None = None) -> None:
-    """Attach the redacting filter to every handler of `logger` (root by default)."""
+    """Make sure the root logger has a handler (stderr, WARNING) and redact everything it emits.
+
+    Called by every task before it runs, so library logging (boto3, urllib3, alembic) is covered too."""
     target = logger or logging.getLogger()
-    for handler in target.handlers or []:
+    if not target.handlers:
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    for handler in target.handlers:
         if not any(isinstance(f, RedactingFilter) for f in handler.filters):
             handler.addFilter(RedactingFilter())

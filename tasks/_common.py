@@ -30,7 +30,9 @@ TO_HELP = "release id to restore (default: the previous good one)"
 def reported() -> Iterator[None]:
     """Render a DeployError as a clean message and exit with its code."""
     from pmis_deploy.errors import DeployError
+    from pmis_deploy.redaction import install_logging_filter
 
+    install_logging_filter()
     try:
         yield
     except DeployError as exc:

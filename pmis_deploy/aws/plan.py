@@ -10,30 +10,11 @@ not-yet-existing ids read as placeholders like `<new pmis-local-api-sg>`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-Action = str  # "create" | "update" | "delete"
+from pmis_deploy.plan import Action, Change, apply
 
-
-@dataclass
-class Change:
-    """One planned change. `detail` is shown to the user and never holds a secret value."""
-
-    resource: str
-    action: Action
-    detail: str = ""
-    run: Callable[[], Any] | None = field(default=None, repr=False, compare=False)
-
-    def row(self) -> tuple[str, str, str]:
-        return (self.action, self.resource, self.detail)
-
-
-def apply(changes: list[Change]) -> None:
-    """Apply planned changes in order."""
-    for change in changes:
-        if change.run is not None:
-            change.run()
+__all__ = ["Action", "Change", "apply"]  # re-exported: the AWS modules import them from here
 
 
 def placeholder(name: str) -> str:

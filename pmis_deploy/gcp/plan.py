@@ -1,6 +1,6 @@
 """Provision plans: changes grouped in phases (a phase's changes are independent and run concurrently).
 
-A `Change` is the shared one (pmis_deploy.aws.plan.Change: resource, action, detail, run). Phase 1
+A `Change` is the shared one (pmis_deploy.plan.Change: resource, action, detail, run). Phase 1
 enables the APIs, phase 2 creates the resources, phase 3 fills them (databases, users, secrets and
 their versions), phase 4 binds IAM roles on them, so a plan made before anything exists applies in one
 pass.
@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pmis_deploy.aws.plan import Change
+from pmis_deploy.plan import Change
 
 __all__ = ["Change", "Phases", "change"]
 

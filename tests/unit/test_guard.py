@@ -8,13 +8,17 @@ from pmis_deploy.errors import ConfirmationRefused
 from pmis_deploy.guard import confirm
 
 
-def test_not_required_passes() -> None:
-    confirm("staging", required=False, yes=False, action="deploy to", interactive=False)
+def never_asked(_: str) -> str:
+    raise AssertionError("the guard asked although it must not")
 
 
-def test_yes_passes_even_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_not_required_passes_without_asking() -> None:
+    assert confirm("staging", required=False, yes=False, action="deploy to", interactive=True, ask=never_asked) is None
+
+
+def test_yes_passes_even_in_ci_without_asking(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CI", "true")
-    confirm("production", required=True, yes=True, action="deploy to")
+    assert confirm("production", required=True, yes=True, action="deploy to", ask=never_asked) is None
 
 
 def test_ci_without_yes_refuses(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -64,3 +64,22 @@ def test_logging_filter_redacts_messages(caplog: pytest.LogCaptureFixture) -> No
     assert RedactingFilter().filter(record)
     assert record.getMessage() == "token ***"
     logger.removeHandler(handler)
+
+
+def test_task_logging_is_redacted(capsys: pytest.CaptureFixture[str]) -> None:
+    """What every task installs: root-logger output passes through the redactor."""
+    import io
+
+    from pmis_deploy.redaction import install_logging_filter, register_secret
+
+    register_secret("root-log-canary-42")
+    root = logging.getLogger()
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    root.addHandler(handler)
+    try:
+        install_logging_filter()
+        logging.getLogger("botocore.demo").warning("sent token root-log-canary-42")
+    finally:
+        root.removeHandler(handler)
+    assert stream.getvalue().strip() == "sent token ***"
