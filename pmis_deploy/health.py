@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pmis_deploy.errors import ReleaseFailed
 from pmis_deploy.redaction import redact
 
 REQUEST_TIMEOUT = 5.0
+REFUSED = "refused: a private service needs credentials, e.g. a Cloud Run ID token with roles/run.invoker"
 
 
 def wait_healthy(
@@ -19,8 +20,11 @@ def wait_healthy(
     interval: float = 2.0,
     *,
     on_attempt: Callable[[int | None, str], None] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Poll `url + path` until it answers 200; return its JSON body.
+
+    `headers` go with every request (an `Authorization` ID token for a private Cloud Run service).
 
     Raises ReleaseFailed naming the last HTTP status (or connection error) and the service's reason
     (the `reason` field of our api's 503 body) when `timeout` seconds pass first.
@@ -34,8 +38,12 @@ def wait_healthy(
     while True:
         remaining = deadline - time.monotonic()
         try:
-            response = requests.get(target, timeout=max(0.5, min(REQUEST_TIMEOUT, remaining)))
+            response = requests.get(
+                target, headers=dict(headers or {}), timeout=max(0.5, min(REQUEST_TIMEOUT, remaining))
+            )
             status, reason = response.status_code, _reason(response)
+            if status in (401, 403):
+                reason = f"{reason} ({REFUSED})"
             if status == 200:
                 body = _json(response)
                 return body if isinstance(body, dict) else {"body": body}

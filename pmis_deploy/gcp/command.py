@@ -31,6 +31,7 @@ READ_VERBS = frozenset(
         "list-tags",
         "get",
         "print-access-token",
+        "print-identity-token",
         "version",
         "list-grantable-roles",
         "get-server-config",

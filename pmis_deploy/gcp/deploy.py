@@ -285,10 +285,19 @@ def health_check(rel: Release, r: Run, service: dict[str, Any]) -> None:
     else:
         url = run.tag_url(service, run.traffic_tag(rel.plan.tag)) or service.get("status", {}).get("url", "")
         console.info(f"health check: {url}{path} (tagged revision {rel.revisions['api']})")
-        body = wait_healthy(url, path, timeout=timeout)
+        body = wait_healthy(url, path, timeout=timeout, headers=health_headers(rel.ctx, service))
     if body.get("migration_version") and not r.record.alembic_head:  # the api's /health body
         r.record.alembic_head = str(body["migration_version"])
     r.change("health check passed")
+
+
+def health_headers(ctx: Ctx, service: dict[str, Any]) -> dict[str, str]:
+    """No headers for a public api; an ID token for the service's URL when it requires run.invoker."""
+    if ctx.settings.gcp.allow_unauthenticated_api:
+        return {}
+    from pmis_deploy.gcp.identity import bearer
+
+    return bearer(ctx.gcloud, service.get("status", {}).get("url", ""))
 
 
 def traffic_step(rel: Release) -> Step:

@@ -44,6 +44,24 @@ class ApiNotEnabled(GcloudError):
     default_hint = "enable the API: `inv provision.gcp` enables every API it needs, first"
 
 
+class ComponentMissing(GcloudError):
+    """The command group lives in a gcloud component that is not installed (alert policies need `alpha`)."""
+
+    default_hint = (
+        "install the component the message names: `gcloud components install alpha`, or for a gcloud "
+        "installed by apt/yum `apt-get install google-cloud-cli-alpha`"
+    )
+
+
+class NoIdentityToken(GcloudError):
+    """The active credentials cannot mint an ID token (a private Cloud Run service needs one)."""
+
+    default_hint = (
+        "use a service account: `gcloud config set auth/impersonate_service_account SA_EMAIL` (the account "
+        "needs roles/run.invoker on the api), or set gcp.allow_unauthenticated_api = true"
+    )
+
+
 class Conflict(GcloudError):
     """A concurrent modification (IAM etag, precondition failed): retry the read-modify-write."""
 
@@ -52,6 +70,15 @@ class Conflict(GcloudError):
 
 # Order matters: the most specific match wins (a disabled API is reported as PERMISSION_DENIED).
 _PATTERNS: list[tuple[type[GcloudError], re.Pattern[str]]] = [
+    (
+        ComponentMissing,
+        re.compile(
+            r"requires\s+the\s+installation\s+of\s+components|components\s+are\s+required\s+to\s+run|"
+            r"component\s+manager\s+is\s+disabled",
+            re.I,
+        ),
+    ),
+    (NoIdentityToken, re.compile(r"No identity token can be obtained|Invalid account type for `--audiences`")),
     (
         NotAuthenticated,
         re.compile(

@@ -51,6 +51,20 @@ REAL_STDERR = {
         "it by visiting https://console.developers.google.com/apis/api/secretmanager.googleapis.com/overview"
         "?project=proj then retry.\n  reason: SERVICE_DISABLED",
     ],
+    e.NoIdentityToken: [
+        "ERROR: (gcloud.auth.print-identity-token) No identity token can be obtained from the current credentials.",
+        "ERROR: (gcloud.auth.print-identity-token) Invalid account type for `--audiences`. Requires valid service "
+        "account.",
+    ],
+    # not captured (alpha is installed here): the texts of gcloud 528's parser_extensions.py and update_manager.py
+    e.ComponentMissing: [
+        "You do not currently have this command group installed.  Using it requires the installation of "
+        "components: [alpha]",
+        "ERROR: (gcloud) The following components are required to run this command, but are not\ncurrently "
+        "installed:\n  [alpha]",
+        "ERROR: (gcloud.components.install) You cannot perform this action because the Google Cloud CLI component "
+        "manager \nis disabled for this installation.",
+    ],
 }
 
 
