@@ -13,6 +13,8 @@ def required(ctx: Ctx) -> list[str]:
     apis = list(g.REQUIRED_APIS)
     if ctx.settings.gcp.egress.mode is EgressMode.connector:
         apis.append(g.CONNECTOR_API)
+    if ctx.settings.gcp.sql.private_ip:
+        apis.append(g.SERVICE_NETWORKING_API)  # private services access (compute is required anyway)
     return apis
 
 

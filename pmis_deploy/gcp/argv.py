@@ -25,6 +25,7 @@ REQUIRED_APIS = (
     "monitoring.googleapis.com",
 )
 CONNECTOR_API = "vpcaccess.googleapis.com"
+SERVICE_NETWORKING_API = "servicenetworking.googleapis.com"
 
 
 def services_list_enabled() -> Cmd:
@@ -234,6 +235,46 @@ def connector_create(name: str, network: str, ip_range: str) -> Cmd:
         (name,),
         flags(network=network, range=ip_range),
         scope="region",
+    )
+
+
+# --- Private services access (Cloud SQL private IP) ---------------------------------------------
+def peering_ranges_list() -> Cmd:
+    """Every allocated range of the project (global addresses with purpose VPC_PEERING)."""
+    return Cmd(("compute", "addresses", "list"), options=flags(global_=True, filter="purpose=VPC_PEERING"))
+
+
+def peering_range_create(name: str, network: str, prefix_length: int, address: str | None = None) -> Cmd:
+    """The internal range Google's service producers (Cloud SQL) take their addresses from."""
+    return Cmd(
+        ("compute", "addresses", "create"),
+        (name,),
+        flags(
+            global_=True,
+            purpose="VPC_PEERING",
+            addresses=address,
+            prefix_length=prefix_length,
+            network=network,
+        ),
+    )
+
+
+def vpc_peerings_list(network: str) -> Cmd:
+    return Cmd(("services", "vpc-peerings", "list"), options=flags(network=network))
+
+
+def vpc_peering_connect(network: str, ranges: Sequence[str]) -> Cmd:
+    return Cmd(
+        ("services", "vpc-peerings", "connect"),
+        options=flags(service=SERVICE_NETWORKING_API, ranges=ranges, network=network),
+    )
+
+
+def vpc_peering_update(network: str, ranges: Sequence[str]) -> Cmd:
+    """Set the connection's ranges: pass every existing one too (never `--force`, which drops ranges in use)."""
+    return Cmd(
+        ("services", "vpc-peerings", "update"),
+        options=flags(service=SERVICE_NETWORKING_API, ranges=ranges, network=network),
     )
 
 

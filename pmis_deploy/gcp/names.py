@@ -98,6 +98,11 @@ class GcpNames:
         return self.n("connector")[:25]
 
     @property
+    def private_range(self) -> str:
+        """The allocated range (global address, purpose VPC_PEERING) of private services access."""
+        return self.n("psa-range")
+
+    @property
     def dashboard(self) -> str:
         return f"PMIS {self.prefix}"
 

@@ -47,6 +47,10 @@ class Observed:
     dashboards: dict[str, dict[str, Any]] = field(default_factory=dict)  # displayName → dashboard
     policies: dict[str, dict[str, Any]] = field(default_factory=dict)  # displayName → alert policy
     bucket: bool = False
+    # Private services access (read only with gcp.sql.private_ip): allocated ranges by name, and the
+    # Service Networking connection of egress.network (None: not peered).
+    peering_ranges: dict[str, dict[str, Any]] = field(default_factory=dict)
+    service_peering: dict[str, Any] | None = None
 
 
 def last(name: str) -> str:
@@ -81,6 +85,9 @@ def observe(ctx: Ctx) -> Observed:
     }
     if ctx.settings.gcp.egress.mode is EgressMode.connector:
         reads["connectors"] = _safe(ctx, g.connectors_list(), [])
+    if ctx.settings.gcp.sql.private_ip:
+        reads["ranges"] = _safe(ctx, g.peering_ranges_list(), [])
+        reads["peerings"] = _safe(ctx, g.vpc_peerings_list(ctx.settings.gcp.egress.network), [])
     values = dict(zip(reads, ctx.gcloud.parallel(reads.values()), strict=True))
     seen = Observed(
         enabled_apis={item.get("config", {}).get("name") or last(item.get("name", "")) for item in values["apis"]},
@@ -94,6 +101,11 @@ def observe(ctx: Ctx) -> Observed:
         dashboards={d.get("displayName", ""): d for d in values["dashboards"]},
         policies={p.get("displayName", ""): p for p in values["policies"]},
         bucket=values["bucket"] is not None,
+        peering_ranges={r.get("name", ""): r for r in values.get("ranges", [])},
+        service_peering=next(
+            (p for p in values.get("peerings", []) if p.get("service") == f"services/{g.SERVICE_NETWORKING_API}"),
+            None,
+        ),
     )
     _round_two(ctx, seen)
     return seen

@@ -31,7 +31,11 @@ class GcpSql(Strict):
     backup_start_time: str = Field("03:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     retained_backups: int = Field(30, ge=1, le=365)
     storage_gb: int = Field(10, ge=10, le=65536)
-    private_ip: bool = False  # needs private services access on egress.network
+    private_ip: bool = False  # provision converges private services access on egress.network first
+    # The allocated range of private services access (a global VPC_PEERING address): its prefix length,
+    # and its first address (None: GCP picks a free block).
+    private_range_prefix_length: int = Field(16, ge=8, le=24)
+    private_range_address: str | None = Field(None, pattern=r"^\d{1,3}(\.\d{1,3}){3}$")
     deletion_protection: bool = False
     database: str = "pmis"
     user: str = "pmis_app"

@@ -6,6 +6,7 @@ import secrets
 from typing import Any
 
 from pmis_deploy.gcp import argv as g
+from pmis_deploy.gcp import private_access
 from pmis_deploy.gcp.context import Ctx
 from pmis_deploy.gcp.observe import Observed
 from pmis_deploy.gcp.plan import Phases, change
@@ -48,19 +49,25 @@ def new_password() -> str:
 
 
 def plan(ctx: Ctx, seen: Observed, phases: Phases, password: str | None) -> str:
-    """Plan the instance, database and user; return the application user's password (existing or new)."""
+    """Plan the instance, database and user; return the application user's password (existing or new).
+
+    With a private IP, the network's private services access comes first, in the same chain as the create.
+    """
     n, sql = ctx.names, ctx.settings.gcp.sql
     gc = ctx.gcloud
+    network_first = private_access.plan(ctx, seen)
     if seen.sql_instance is None:
         detail = (
             f"{sql.database_version} {sql.tier} {sql.availability_type.value}, PITR, "
             f"{sql.retained_backups} backups" + (", private IP" if network(ctx) else "")
         )
         create = g.sql_instance_create(n.sql_instance, ctx.settings.gcp, network(ctx))
-        phases.add(
-            2, change(f"sql instance {n.sql_instance}", "create", detail, lambda: gc.run(create, timeout=SQL_TIMEOUT))
+        instance = change(
+            f"sql instance {n.sql_instance}", "create", detail, lambda: gc.run(create, timeout=SQL_TIMEOUT)
         )
+        phases.chain(2, *network_first, instance)
     else:
+        phases.chain(2, *network_first)
         version = seen.sql_instance.get("databaseVersion", "")
         if version and version != sql.database_version:
             from pmis_deploy.console import warn

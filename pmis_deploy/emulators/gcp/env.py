@@ -25,12 +25,31 @@ OVERRIDDEN_APIS = (
 # the proxy (the fake itself) can reach.
 RUN_OVERRIDE = "http://run.fake/run/"
 TOKEN = "fake-gcp-access-token"  # noqa: S105  (any string; the fake checks none)
+# APIs gcloud has no override property for (servicenetworking) go to their real https host through the
+# proxy; the fake serves them in the CONNECT tunnel with a certificate of its own CA, which gcloud trusts
+# through core/custom_ca_certs_file.
+CA_FILE = "fake-gcp-ca.pem"
 
 
-def gcloud_env(port: int, config_dir: str | Path, *, project: str = DEFAULT_PROJECT) -> dict[str, str]:
+def fetch_ca(port: int) -> str | None:
+    """The CA certificate of the fake on `port` (GET /_fake/ca.pem); None when nothing answers there."""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_fake/ca.pem", timeout=5) as reply:
+            text = reply.read().decode()
+    except OSError:
+        return None
+    return text if "BEGIN CERTIFICATE" in text else None
+
+
+def gcloud_env(
+    port: int, config_dir: str | Path, *, project: str = DEFAULT_PROJECT, ca_pem: str | None = None
+) -> dict[str, str]:
     """Exactly the variables the gcloud runner sets to drive the fake on `port`.
 
-    Writes the access-token file into `config_dir` (created if needed). Proxy bypass lists are emptied:
+    Writes the access-token file and the fake's CA certificate (`ca_pem`, else fetched from the fake;
+    left out when the fake does not answer) into `config_dir` (created if needed). Proxy bypass lists are emptied:
     a NO_PROXY inherited from the shell (`*`, `.fake`, `127.0.0.1`) would send requests around the fake.
     """
     config = Path(config_dir)
@@ -40,6 +59,11 @@ def gcloud_env(port: int, config_dir: str | Path, *, project: str = DEFAULT_PROJ
     base = f"http://127.0.0.1:{port}"
     env = {f"CLOUDSDK_API_ENDPOINT_OVERRIDES_{api.upper()}": f"{base}/{api}/" for api in OVERRIDDEN_APIS}
     env["CLOUDSDK_API_ENDPOINT_OVERRIDES_RUN"] = RUN_OVERRIDE
+    ca_pem = ca_pem or fetch_ca(port)
+    if ca_pem:
+        ca = config / CA_FILE
+        ca.write_text(ca_pem)
+        env["CLOUDSDK_CORE_CUSTOM_CA_CERTS_FILE"] = str(ca)
     env.update(
         {
             "CLOUDSDK_PROXY_TYPE": "http",

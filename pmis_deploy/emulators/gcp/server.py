@@ -2,6 +2,8 @@
 
 With CLOUDSDK_PROXY_* pointing here, gcloud sends absolute URLs (`GET http://us-central1-run.fake/run/…`,
 `GET http://127.0.0.1:P/sql/…`); the first path segment names the API, a `{region}-run.` host the region.
+APIs without an override property (Service Networking) arrive as `CONNECT <host>:443`: the fake answers,
+speaks TLS in the tunnel with a certificate of its own CA (tls.py) and names the API by the host.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import socketserver
 import threading
 import time
 import traceback
@@ -20,14 +23,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from pmis_deploy.emulators.gcp.apis import ROUTERS
+from pmis_deploy.emulators.gcp.apis import ROUTERS, TUNNELED_ROUTERS
 from pmis_deploy.emulators.gcp.apis.serviceusage import API_SERVICES, disabled_error, is_enabled
 from pmis_deploy.emulators.gcp.core import DEFAULT_PROJECT, JSON, ApiError, Call, Raw, Reply, project_id
 from pmis_deploy.emulators.gcp.state import Store, redact
+from pmis_deploy.emulators.gcp.tls import FakeCa
 
 _REGIONAL_HOST = re.compile(r"^(.+?)-run\.")
 _PROJECT_IN_PATH = re.compile(r"(?:^|/)(?:projects|namespaces)/([^/:]+)")
 STARTED_AT = time.time()
+# API name (the host's first label) -> router, for the APIs served inside CONNECT tunnels.
+_TUNNELED_APIS = {host.split(".")[0]: router for host, router in TUNNELED_ROUTERS.items()}
 
 
 def parse_qs_one(url: str, name: str) -> str | None:
@@ -42,17 +48,23 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], store: Store) -> None:
         super().__init__(address, _Handler)
         self.store = store
+        self.ca = FakeCa(tuple(TUNNELED_ROUTERS))
 
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
     timeout = 60
+    tunnel_host = ""  # set inside a CONNECT tunnel: the real API host gcloud asked for
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the request log at /_fake/requests replaces the access log."""
 
     def do_CONNECT(self) -> None:
+        host = self.path.rsplit(":", 1)[0].lower()
+        if self.server.ca.serves(host) and not self.tunnel_host:
+            self._open_tunnel(host)
+            return
         self.server.store.record(
             {"method": "CONNECT", "host": self.path, "path": "", "status": 405, "time": time.time()}
         )
@@ -61,6 +73,21 @@ class _Handler(BaseHTTPRequestHandler):
             "http:// CLOUDSDK_API_ENDPOINT_OVERRIDES_<API> (see pmis_deploy.emulators.gcp.gcloud_env)."
         )
         self._send(405, ApiError(405, "METHOD_NOT_ALLOWED", message).body(), close=True)
+
+    def _open_tunnel(self, host: str) -> None:
+        """Answer the CONNECT, then read this connection's next requests through TLS as `host`."""
+        self.send_response(200, "Connection established")
+        self.end_headers()
+        tls = self.server.ca.context.wrap_socket(self.connection, server_side=True)
+        self.connection = tls
+        self.rfile = tls.makefile("rb")
+        self.wfile = socketserver._SocketWriter(tls)  # type: ignore[attr-defined]  # what setup() uses
+        self.tunnel_host = host
+
+    def finish(self) -> None:
+        super().finish()
+        if self.tunnel_host:
+            self.connection.close()  # the TLS socket detached the one the server will shut down
 
     def do_GET(self) -> None:
         self._handle()
@@ -103,7 +130,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self) -> None:
         split = urlsplit(self.path)
-        host = (split.netloc or self.headers.get("Host", "")).lower()
+        host = self.tunnel_host or (split.netloc or self.headers.get("Host", "")).lower()
         query = dict(parse_qsl(split.query, keep_blank_values=True))
         raw = self._read_body()
         body: Any = None
@@ -113,6 +140,8 @@ class _Handler(BaseHTTPRequestHandler):
             except ValueError:
                 body = None
         api, _, rest = split.path.lstrip("/").partition("/")
+        if self.tunnel_host:
+            api, rest = self.tunnel_host.split(".")[0], split.path.lstrip("/")
         if api in ("upload", "download") and rest.startswith("storage/"):
             api, rest = "storage", f"{api}/{rest}"  # gcloud storage drops the override's path for media
         store = self.server.store
@@ -153,7 +182,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, reply)
 
     def _dispatch(self, call: Call) -> tuple[int, Any]:
-        router = ROUTERS.get(call.api)
+        router = ROUTERS.get(call.api) or _TUNNELED_APIS.get(call.api)
         try:
             if router is None:
                 raise ApiError(404, "NOT_FOUND", f"The fake GCP does not serve the API prefix /{call.api}/.")
@@ -197,6 +226,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return 200, {}
             if rest == "state":
                 return 200, redact(store.dump())
+            if rest == "ca.pem":
+                return 200, Raw(200, self.server.ca.ca_pem.encode(), "application/x-pem-file")
         return 404, ApiError(404, "NOT_FOUND", f"No control endpoint /_fake/{rest}.").body()
 
 
@@ -215,6 +246,11 @@ class FakeGcp:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ca_pem(self) -> str:
+        """The CA certificate gcloud must trust for the APIs served through CONNECT (tls.py)."""
+        return self._server.ca.ca_pem
 
     def start(self) -> FakeGcp:
         self._thread = threading.Thread(target=self._server.serve_forever, name="fake-gcp", daemon=True)
@@ -255,7 +291,7 @@ class FakeGcp:
         """The environment gcloud needs to talk to this fake (see gcloud_env)."""
         from pmis_deploy.emulators.gcp.env import gcloud_env
 
-        return gcloud_env(self.port, config_dir, project=project)
+        return gcloud_env(self.port, config_dir, project=project, ca_pem=self.ca_pem)
 
 
 @contextmanager

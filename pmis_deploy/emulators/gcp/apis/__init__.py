@@ -1,4 +1,8 @@
-"""One module per fake GCP API; ROUTERS maps the endpoint-override prefix (`/sql/`, `/run/` …) to its router."""
+"""One module per fake GCP API; ROUTERS maps the endpoint-override prefix (`/sql/`, `/run/` …) to its router.
+
+TUNNELED_ROUTERS: APIs gcloud has no endpoint-override property for, by their real host; the fake serves
+them inside the proxy's CONNECT tunnel (tls.py), with the host's first label as the API name.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from pmis_deploy.emulators.gcp.apis import (
     redis,
     run,
     secretmanager,
+    servicenetworking,
     serviceusage,
     sql,
     storage,
@@ -34,4 +39,8 @@ ROUTERS: dict[str, Router] = {
     "sql": sql.router,
     "storage": storage.router,
     "vpcaccess": network.vpcaccess,
+}
+
+TUNNELED_ROUTERS: dict[str, Router] = {
+    servicenetworking.HOST: servicenetworking.router,
 }

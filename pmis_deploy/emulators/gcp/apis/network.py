@@ -1,5 +1,6 @@
-"""Networking gcloud may look up: Compute networks/subnetworks (read; `default` exists) and Serverless VPC
-Access connectors (vpcaccess v1: create/get/list/delete, operations)."""
+"""Networking gcloud may look up: Compute networks/subnetworks (read; `default` exists), global addresses
+(the allocated ranges of private services access: insert/get/list), and Serverless VPC Access connectors
+(vpcaccess v1: create/get/list/delete, operations)."""
 
 from __future__ import annotations
 
@@ -137,6 +138,55 @@ def create_subnetwork(call: Call) -> Reply:
     body.update(kind="compute#subnetwork", selfLink=_link(call, f"regions/{region}/subnetworks/{name}"))
     table[f"{call.project()}/{region}/{name}"] = body
     return 200, _compute_op(call, body["selfLink"], region)
+
+
+def _matches(item: JSON, query: dict[str, str]) -> bool:
+    """Compute list filters `field eq|ne value` (the value an RE2 full match), joined by spaces as AND."""
+    terms = re.findall(r"\(?(\w+) (eq|ne) ([^\s)]+)\)?", query.get("filter", ""))
+    for name, op, value in terms:
+        hit = re.fullmatch(value.strip('"'), str(item.get(name, ""))) is not None
+        if hit != (op == "eq"):
+            return False
+    return True
+
+
+@compute.route("POST", "projects/{project}/global/addresses")
+def create_address(call: Call) -> Reply:
+    """A global address; purpose VPC_PEERING with prefixLength is an allocated range (private services access)."""
+    body = copy.deepcopy(call.json())
+    name = body.get("name", "")
+    if not re.match(r"^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$", name):
+        raise invalid(f"Invalid address name {name!r}.")
+    link = _link(call, f"global/addresses/{name}")
+    table = vacant(call, "compute.addresses", f"{call.project()}/{name}", f"The resource '{link}' already exists")
+    if body.get("purpose") == "VPC_PEERING":
+        prefix = int(body.get("prefixLength") or 0)
+        if not 8 <= prefix <= 29 or body.get("addressType") != "INTERNAL" or not body.get("network"):
+            raise invalid("A VPC_PEERING address needs addressType INTERNAL, a network and a prefixLength of 8-29.")
+        _network(call, str(body["network"]).rstrip("/").rsplit("/", 1)[-1])
+        body.setdefault("address", f"10.{64 + len(table)}.0.0")
+    body.update(
+        kind="compute#address",
+        id=str(1000000000000000100 + call.store.next("compute.address")),
+        status="RESERVED",
+        selfLink=link,
+        creationTimestamp=now(),
+    )
+    table[f"{call.project()}/{name}"] = body
+    return 200, _compute_op(call, link)
+
+
+@compute.route("GET", "projects/{project}/global/addresses/{name}")
+def get_address(call: Call) -> Reply:
+    link = _link(call, f"global/addresses/{call.p('name')}")
+    return 200, lookup(call, "compute.addresses", f"{call.project()}/{call.p('name')}", f"The resource '{link}'")
+
+
+@compute.route("GET", "projects/{project}/global/addresses")
+def list_addresses(call: Call) -> Reply:
+    """The project's global addresses; gcloud turns `--filter=purpose=X` into `filter=purpose eq X`."""
+    items = [a for a in under(call, "compute.addresses", f"{call.project()}/") if _matches(a, call.query)]
+    return 200, {"kind": "compute#addressList", **page(items, call, "items")}
 
 
 def _get_op(call: Call) -> Reply:

@@ -3,6 +3,8 @@
 gcloud sends `sql/v1beta4/projects/P/...` after the override prefix. Request bodies are kept as sent
 (settings merged on patch) so tests can assert the flags; user passwords are never stored, only a
 SHA-256 and a change counter (`passwordSha256`, `passwordChanges`, visible through FakeGcp.table()).
+A private-IP instance (`ipConfiguration.privateNetwork`) needs the network's Service Networking
+connection first (private services access), as on GCP.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import hashlib
 import re
 from typing import Any
 
+from pmis_deploy.emulators.gcp.apis.servicenetworking import network_key, peered_ranges
 from pmis_deploy.emulators.gcp.core import (
     JSON,
     ApiError,
@@ -105,6 +108,21 @@ def _ip_addresses(settings: JSON) -> list[JSON]:
     return addresses
 
 
+def _require_private_services_access(call: Call, network: str | None) -> None:
+    """GCP's refusal of a private IP on a network without a Service Networking connection."""
+    if not network:
+        return
+    project, name = network_key(network).split("/", 1)
+    if not peered_ranges(call.store, project, name):
+        raise ApiError(
+            400,
+            "FAILED_PRECONDITION",
+            "Failed to create subnetwork. Please create Service Networking connection with service "
+            f"'servicenetworking.googleapis.com' from consumer project '{project_number(project)}' "
+            f"network '{name}' again.",
+        )
+
+
 @router.route("POST", BASE + "/instances")
 def create_instance(call: Call) -> Reply:
     body = copy.deepcopy(call.json())
@@ -117,6 +135,7 @@ def create_instance(call: Call) -> Reply:
         raise invalid(f"Invalid database version {version!r}.")
     region = body.get("region") or "us-central1"
     settings = body.setdefault("settings", {})
+    _require_private_services_access(call, (settings.get("ipConfiguration") or {}).get("privateNetwork"))
     settings.setdefault("tier", "db-custom-1-3840")
     settings.setdefault("availabilityType", "ZONAL")
     settings.setdefault("activationPolicy", "ALWAYS")
