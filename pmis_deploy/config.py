@@ -40,6 +40,8 @@ class DeploySettings(Strict):
     health_path: str = Field("/health", pattern=r"^/")
     health_timeout_seconds: int = Field(120, ge=5)
     push_images: bool = True
+    # `--checks-report FILE` (a `nox -s predeploy` report of this same tree) is accepted only this fresh.
+    checks_report_max_age_minutes: int = Field(120, ge=1)
 
 
 class LocalSettings(Strict):

@@ -12,8 +12,11 @@ a gate that includes "images" reports it UNAVAILABLE and does not pass.
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pmis_deploy.errors import GateFailed
@@ -80,6 +83,53 @@ def run_gate(
         report.render(stderr=True)
     deferred = ("images",) if defer and any(item.name == "images" for item in items) else ()
     return GateResult(passed=report.passed, outcomes=report.outcomes, report=report, deferred=deferred)
+
+
+def accept_report(loaded: LoadedSettings, path: str | Path, *, now: dt.datetime | None = None) -> GateResult:
+    """The gate's outcomes from a checklist report (`inv checks.all --json FILE`, `nox -s predeploy`)
+    instead of running the checklist again: accepted only for this environment, this exact tree (commit
+    and uncommitted diff), within deploy.checks_report_max_age_minutes, and covering every gate check.
+    A deferred image scan stays deferred (the deploy scans the pushed digests)."""
+    from pmis_deploy.checks.registry import resolve
+    from pmis_deploy.checks.report import source_of
+
+    settings = loaded.settings
+    target = Path(path)
+    env = settings.environment.value
+    rerun = f"run the checklist again (nox -s predeploy -- --env {env} --json {target}) or drop --checks-report"
+    try:
+        report = json.loads(target.read_text())
+        started = dt.datetime.fromisoformat(report["started_at"])
+        if started.tzinfo is None:
+            raise ValueError(f"started_at {report['started_at']!r} has no time zone")
+        outcomes = {str(k): str(v) for k, v in report["outcomes"].items()}
+    except FileNotFoundError:
+        raise GateFailed(f"--checks-report {target}: no such file", hint=rerun) from None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise GateFailed(f"--checks-report {target}: not a checklist report ({exc})", hint=rerun) from None
+    if report.get("environment") != env:
+        raise GateFailed(f"--checks-report {target} checked {report.get('environment')!r}, not {env!r}", hint=rerun)
+    source = source_of(loaded.root)
+    if source is None or report.get("source") != source:
+        raise GateFailed(
+            f"--checks-report {target} checked the tree {report.get('source')!r}; this tree is {source!r}",
+            hint=rerun,
+        )
+    age = (now or dt.datetime.now(dt.UTC)) - started
+    limit = dt.timedelta(minutes=settings.deploy.checks_report_max_age_minutes)
+    if age > limit:
+        raise GateFailed(
+            f"--checks-report {target} is {int(age.total_seconds() // 60)} minutes old "
+            f"(deploy.checks_report_max_age_minutes = {settings.deploy.checks_report_max_age_minutes})",
+            hint=rerun,
+        )
+    names = [item.name for item in resolve(settings.deploy.gate, origin="deploy.gate")]
+    missing = [name for name in names if name not in outcomes]
+    if missing:
+        raise GateFailed(f"--checks-report {target} lacks the gate checks: {', '.join(missing)}", hint=rerun)
+    mine = {name: outcomes[name] for name in names}
+    deferred = tuple(name for name in report.get("deferred") or () if name in mine)
+    return GateResult(passed=all(o in ("PASS", "WAIVED") for o in mine.values()), outcomes=mine, deferred=deferred)
 
 
 def scan_images(

@@ -167,18 +167,32 @@ def _name_or_previous(record: ReleaseRecord) -> str:
     return record.rolled_back_to or "the task definitions they ran before this release"
 
 
-def gate_step(loaded: LoadedSettings, skip_reason: str | None) -> Step:
-    """The checklist gate (settings.deploy.gate); skipped only with a recorded reason."""
+def gate_step(loaded: LoadedSettings, skip_reason: str | None, checks_report: str | None = None) -> Step:
+    """The checklist gate (settings.deploy.gate); skipped only with a recorded reason. With
+    `checks_report`, the outcomes of that report of this same tree stand in for running it again."""
+    if checks_report and skip_reason is not None:
+        from pmis_deploy.errors import ConfigError
+
+        raise ConfigError(
+            "--skip-checks and --checks-report contradict each other",
+            hint="give --checks-report FILE to use a checklist report of this tree, or --skip-checks REASON",
+        )
 
     def gate(run: Run) -> None:
         from pmis_deploy import console
-        from pmis_deploy.gate import run_gate
+        from pmis_deploy.gate import accept_report, run_gate
 
         names = ", ".join(loaded.settings.deploy.gate)
         if run.dry_run:
-            console.info(f"would run the checklist gate: {names}" + (" (skipped)" if skip_reason else ""))
+            how = " (skipped)" if skip_reason else f" (from {checks_report})" if checks_report else ""
+            console.info(f"would run the checklist gate: {names}{how}")
             return
-        result = run_gate(loaded, skip_reason=skip_reason, defer_image_scan=True)
+        if checks_report:
+            result = accept_report(loaded, checks_report)
+            run.record.gate_report = checks_report
+            console.info(f"checklist gate: the outcomes of {checks_report} (this tree, this environment)")
+        else:
+            result = run_gate(loaded, skip_reason=skip_reason, defer_image_scan=True)
         run.record.checks = dict(result.outcomes)
         run.deferred_checks = tuple(result.deferred)
         if skip_reason is not None:
@@ -196,21 +210,30 @@ def image_scan_step(loaded: LoadedSettings, pushed: Callable[[], dict[str, str]]
     it runs after the push and before anything is registered or rolled out."""
 
     def scan(run: Run) -> None:
-        from pmis_deploy import console
-        from pmis_deploy.gate import scan_images
-
-        if "images" not in run.deferred_checks:
-            return
-        images = pushed()
-        if run.dry_run or not images:
-            console.info("image scan (deferred gate check): would scan the pushed images")
-            return
-        result = scan_images(loaded, images)
-        run.record.checks.update(result.outcomes)
-        if not result.passed:
-            raise result.error()
+        if "images" in run.deferred_checks:
+            scan_deferred(loaded, run, pushed())
 
     return Step("image scan", scan)
+
+
+def scan_deferred(loaded: LoadedSettings, run: Run, images: dict[str, str]) -> None:
+    """Scan `images` (service → repo@sha256:…) when the gate deferred its image scan; a finding stops
+    the release before anything runs them. A deploy that pushes images in stages calls this per stage."""
+    from pmis_deploy import console
+    from pmis_deploy.gate import scan_images
+
+    if "images" not in run.deferred_checks:
+        return
+    if run.dry_run:
+        console.info("image scan (deferred gate check): would scan the pushed images")
+        return
+    if not images:
+        console.info("image scan (deferred gate check): this release pushed no images, so there is nothing to scan")
+        return
+    result = scan_images(loaded, images)
+    run.record.checks.update(result.outcomes)
+    if not result.passed:
+        raise result.error()
 
 
 def exit_code(record: ReleaseRecord, *, dry_run: bool) -> int:

@@ -55,6 +55,7 @@ class ReleaseRecord(BaseModel):
     checks: dict[str, str] = Field(default_factory=dict)  # checklist item → outcome
     gate_skipped: bool = False
     gate_skip_reason: str | None = None
+    gate_report: str | None = None  # the checklist report whose outcomes the gate used (--checks-report)
     timings: dict[str, float] = Field(default_factory=dict)  # step → seconds
     changes: list[str] = Field(default_factory=list)
     previous_release: str | None = None

@@ -22,6 +22,10 @@ YES_HELP = "confirm changes to a guarded environment (production) without asking
 JSON_HELP = "print machine-readable JSON instead of a table"
 WAIT_HELP = "if another release holds the lock, wait up to this many seconds for it (default 0: refuse at once)"
 SKIP_CHECKS_HELP = "skip the checklist gate; the REASON is recorded in the release"
+CHECKS_REPORT_HELP = (
+    "use this checklist report (inv checks.all --json FILE / nox -s predeploy) of this same tree instead of "
+    "running the gate again; refused when stale, of another tree or environment, or incomplete"
+)
 TAG_HELP = "deploy this already-built image tag (default: the current commit, tagged by its SHA)"
 TO_HELP = "release id to restore (default: the previous good one)"
 

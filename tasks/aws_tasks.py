@@ -9,6 +9,7 @@ from invoke import Context, task
 from invoke.exceptions import Exit
 
 from tasks._common import (
+    CHECKS_REPORT_HELP,
     DRY_RUN_HELP,
     ENV_HELP,
     JSON_HELP,
@@ -41,6 +42,7 @@ def provision_aws(c: Context, env: str | None = None, dry_run: bool = False, yes
         "dry_run": DRY_RUN_HELP,
         "yes": YES_HELP,
         "skip_checks": SKIP_CHECKS_HELP,
+        "checks_report": CHECKS_REPORT_HELP,
         "allow_dirty": "allow uncommitted changes outside local (the tag says -dirty)",
         "wait": WAIT_HELP,
     },
@@ -52,6 +54,7 @@ def deploy_aws(
     dry_run: bool = False,
     yes: bool = False,
     skip_checks: str | None = None,
+    checks_report: str | None = None,
     allow_dirty: bool = False,
     wait: int = 0,
 ) -> None:
@@ -62,7 +65,13 @@ def deploy_aws(
         from pmis_deploy.pipeline import render_summary
 
         request = DeployRequest(
-            tag=tag, dry_run=dry_run, yes=yes, skip_checks=skip_checks, allow_dirty=allow_dirty, wait_seconds=wait
+            tag=tag,
+            dry_run=dry_run,
+            yes=yes,
+            skip_checks=skip_checks,
+            checks_report=checks_report,
+            allow_dirty=allow_dirty,
+            wait_seconds=wait,
         )
         record, code = deploy(load(env), request)
         console.result(render_summary(record, dry_run=dry_run))

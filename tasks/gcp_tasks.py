@@ -9,6 +9,7 @@ from invoke import Context, task
 from invoke.exceptions import Exit
 
 from tasks._common import (
+    CHECKS_REPORT_HELP,
     DRY_RUN_HELP,
     ENV_HELP,
     JSON_HELP,
@@ -41,6 +42,7 @@ def provision_gcp(c: Context, env: str | None = None, dry_run: bool = False, yes
         "dry_run": DRY_RUN_HELP,
         "yes": YES_HELP,
         "skip_checks": SKIP_CHECKS_HELP,
+        "checks_report": CHECKS_REPORT_HELP,
         "wait": WAIT_HELP,
     },
 )
@@ -51,6 +53,7 @@ def deploy_gcp(
     dry_run: bool = False,
     yes: bool = False,
     skip_checks: str | None = None,
+    checks_report: str | None = None,
     wait: int = 0,
 ) -> None:
     """Release the current commit to Cloud Run: lock, gate, images, provision, migrate, roll out, record."""
@@ -58,7 +61,15 @@ def deploy_gcp(
         from pmis_deploy.console import result
         from pmis_deploy.gcp.deploy import deploy
 
-        outcome = deploy(load(env), tag=tag, dry_run=dry_run, yes=yes, skip_gate=skip_checks, lock_wait=wait)
+        outcome = deploy(
+            load(env),
+            tag=tag,
+            dry_run=dry_run,
+            yes=yes,
+            skip_gate=skip_checks,
+            checks_report=checks_report,
+            lock_wait=wait,
+        )
         result(outcome.summary)
     if outcome.exit_code:
         raise Exit(code=outcome.exit_code)

@@ -47,6 +47,7 @@ class DeployRequest:
     dry_run: bool = False
     yes: bool = False
     skip_checks: str | None = None  # reason; the gate is skipped and the reason recorded
+    checks_report: str | None = None  # a checklist report of this tree whose outcomes stand in for the gate
     allow_dirty: bool = False
     wait_seconds: float = 0.0  # queue behind a held lock this long
 
@@ -411,7 +412,7 @@ def deploy(
         backend.ensure()
     record = ReleaseRecord(id=new_release_id(sha), environment=env, cloud="aws", git_sha=sha, tag=tag)
     steps = [
-        pipeline.gate_step(loaded, request.skip_checks),
+        pipeline.gate_step(loaded, request.skip_checks, request.checks_report),
         pipeline.Step("build images ∥ provision", release.images_and_infrastructure),
         pipeline.Step("push images", release.push),
         pipeline.image_scan_step(loaded, release.pushed_images),

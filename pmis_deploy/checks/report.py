@@ -32,6 +32,8 @@ class Report:
     started_at: str
     duration: float
     notes: list[str] = field(default_factory=list)  # e.g. expired waivers
+    source: str | None = None  # the tree it checked: `<sha12>` or `<sha12>-dirty-<diff hash>` (None: not git)
+    deferred: list[str] = field(default_factory=list)  # checks left to the deploy (["images"])
 
     @property
     def passed(self) -> bool:
@@ -53,6 +55,8 @@ class Report:
             "outcomes": self.outcomes,
             "checks": [r.to_json() for r in self.results],
             "notes": self.notes,
+            "source": self.source,
+            "deferred": self.deferred,
         }
 
     def write_json(self, path: str | Path) -> Path:
@@ -126,7 +130,27 @@ def run_checks(
     notes: list[str] = []
     waivers = list(ctx.settings.checks.waivers)
     results = [apply_waivers(r, waivers, today, notes) for r in results]
-    return Report(ctx.settings.environment.value, results, started_at, time.monotonic() - started, notes)
+    deferred = ["images"] if ctx.defer_image_scan and any(item.name == "images" for item in items) else []
+    return Report(
+        ctx.settings.environment.value,
+        results,
+        started_at,
+        time.monotonic() - started,
+        notes,
+        source=source_of(ctx.root),
+        deferred=deferred,
+    )
+
+
+def source_of(root: Path) -> str | None:
+    """What `images.source_version` calls the tree at `root` (None outside a git checkout)."""
+    from pmis_deploy.images import source_version
+    from pmis_deploy.shell import Runner
+
+    try:
+        return source_version(Runner(echo=False), root, allow_dirty=True)[1]
+    except DeployError:
+        return None
 
 
 def run_one(item: Item, ctx: CheckContext, function: Callable[[CheckContext], Verdict] | None = None) -> CheckResult:

@@ -19,7 +19,7 @@ from pmis_deploy.gcp.errors import GcloudError
 from pmis_deploy.gcp.run import Current, Desired, Images
 from pmis_deploy.gcp.secrets import PENDING
 from pmis_deploy.gcp.state import GcsStateBackend
-from pmis_deploy.pipeline import Run, Step
+from pmis_deploy.pipeline import Run, Step, scan_deferred
 from pmis_deploy.release import ReleaseRecord, new_release_id
 
 if TYPE_CHECKING:
@@ -164,6 +164,7 @@ def images_step(rel: Release) -> Step:
         pushed = build_and_push(rel, ("api", "worker"))
         rel.images = replace(rel.images, **pushed)
         r.record.images.update(pushed)
+        scan_deferred(rel.loaded, r, pushed)  # before the migration job runs the api image
 
     return Step("images (api, worker)", build)
 
@@ -256,6 +257,7 @@ def services_step(rel: Release) -> Step:
                 if not api_url:
                     raise ReleaseFailed("the api has no URL yet, so the web image cannot be built with it")
                 pushed = build_and_push(rel, ("web",), {"NEXT_PUBLIC_API_URL": api_url})
+                scan_deferred(rel.loaded, r, pushed)
                 rel.images = replace(rel.images, **pushed)
                 r.record.images.update(pushed)
             service = _deploy_service(rel, component)
@@ -409,6 +411,7 @@ def deploy(
     skip_gate: str | None = None,
     lock_wait: float = 0.0,
     ctx: Ctx | None = None,
+    checks_report: str | None = None,
 ) -> Outcome:
     import datetime as dt
 
@@ -441,7 +444,7 @@ def deploy(
     backend.ensure()
     rel = Release(ctx, loaded, plan, plan.images)
     steps = [
-        pipeline.gate_step(loaded, skip_gate),
+        pipeline.gate_step(loaded, skip_gate, checks_report),
         images_step(rel),
         provision_step(rel),
         migrate_step(rel),
