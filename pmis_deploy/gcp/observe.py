@@ -85,9 +85,7 @@ def observe(ctx: Ctx) -> Observed:
     }
     if ctx.settings.gcp.egress.mode is EgressMode.connector:
         reads["connectors"] = _safe(ctx, g.connectors_list(), [])
-    if ctx.settings.gcp.sql.private_ip:
-        reads["ranges"] = _safe(ctx, g.peering_ranges_list(), [])
-        reads["peerings"] = _safe(ctx, g.vpc_peerings_list(ctx.settings.gcp.egress.network), [])
+    reads.update(private_access_reads(ctx))
     values = dict(zip(reads, ctx.gcloud.parallel(reads.values()), strict=True))
     seen = Observed(
         enabled_apis={item.get("config", {}).get("name") or last(item.get("name", "")) for item in values["apis"]},
@@ -101,14 +99,27 @@ def observe(ctx: Ctx) -> Observed:
         dashboards={d.get("displayName", ""): d for d in values["dashboards"]},
         policies={p.get("displayName", ""): p for p in values["policies"]},
         bucket=values["bucket"] is not None,
-        peering_ranges={r.get("name", ""): r for r in values.get("ranges", [])},
-        service_peering=next(
-            (p for p in values.get("peerings", []) if p.get("service") == f"services/{g.SERVICE_NETWORKING_API}"),
-            None,
-        ),
     )
+    read_private_access(seen, values)
     _round_two(ctx, seen)
     return seen
+
+
+def private_access_reads(ctx: Ctx) -> dict[str, Callable[[], Any]]:
+    """The reads of private services access (none for a public IP): allocated ranges, the peering."""
+    if not ctx.settings.gcp.sql.private_ip:
+        return {}
+    return {
+        "ranges": _safe(ctx, g.peering_ranges_list(), []),
+        "peerings": _safe(ctx, g.vpc_peerings_list(ctx.settings.gcp.egress.network), []),
+    }
+
+
+def read_private_access(seen: Observed, values: dict[str, Any]) -> None:
+    """Fill `seen` from the values of `private_access_reads` (absent: nothing there)."""
+    seen.peering_ranges = {r.get("name", ""): r for r in values.get("ranges", [])}
+    service = f"services/{g.SERVICE_NETWORKING_API}"
+    seen.service_peering = next((p for p in values.get("peerings", []) if p.get("service") == service), None)
 
 
 def _round_two(ctx: Ctx, seen: Observed) -> None:

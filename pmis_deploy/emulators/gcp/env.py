@@ -35,8 +35,9 @@ def fetch_ca(port: int) -> str | None:
     """The CA certificate of the fake on `port` (GET /_fake/ca.pem); None when nothing answers there."""
     import urllib.request
 
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via the shell's proxy
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_fake/ca.pem", timeout=5) as reply:
+        with direct.open(f"http://127.0.0.1:{port}/_fake/ca.pem", timeout=5) as reply:
             text = reply.read().decode()
     except OSError:
         return None

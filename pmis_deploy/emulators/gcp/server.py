@@ -12,6 +12,7 @@ import json
 import os
 import re
 import socketserver
+import ssl
 import threading
 import time
 import traceback
@@ -70,7 +71,8 @@ class _Handler(BaseHTTPRequestHandler):
         )
         message = (
             f"The local GCP fake does not tunnel HTTPS ({self.path}): every API gcloud uses must have an "
-            "http:// CLOUDSDK_API_ENDPOINT_OVERRIDES_<API> (see pmis_deploy.emulators.gcp.gcloud_env)."
+            "http:// CLOUDSDK_API_ENDPOINT_OVERRIDES_<API> (see pmis_deploy.emulators.gcp.gcloud_env) or be "
+            "served in the tunnel (apis.TUNNELED_ROUTERS)."
         )
         self._send(405, ApiError(405, "METHOD_NOT_ALLOWED", message).body(), close=True)
 
@@ -78,11 +80,16 @@ class _Handler(BaseHTTPRequestHandler):
         """Answer the CONNECT, then read this connection's next requests through TLS as `host`."""
         self.send_response(200, "Connection established")
         self.end_headers()
-        tls = self.server.ca.context.wrap_socket(self.connection, server_side=True)
+        try:
+            tls = self.server.ca.context.wrap_socket(self.connection, server_side=True)
+        except (ssl.SSLError, OSError):  # the client does not trust the fake's CA: it says so itself
+            self.close_connection = True
+            return
         self.connection = tls
         self.rfile = tls.makefile("rb")
         self.wfile = socketserver._SocketWriter(tls)  # type: ignore[attr-defined]  # what setup() uses
         self.tunnel_host = host
+        self.close_connection = False  # even after an HTTP/1.0 CONNECT (http.client sends one)
 
     def finish(self) -> None:
         super().finish()
