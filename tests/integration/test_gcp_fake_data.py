@@ -13,6 +13,10 @@ SA = "app-runtime@pmis-local.iam.gserviceaccount.com"
 
 
 def test_cloud_sql_instance_database_and_users(gcloud_cli, gcp_fake):
+    # a private IP needs private services access on the network first (the fake refuses it otherwise, as GCP)
+    psa = ("--global", "--purpose=VPC_PEERING", "--prefix-length=16", "--network=default")
+    gcloud_cli("compute", "addresses", "create", "psa-range", *psa)
+    gcloud_cli("services", "vpc-peerings", "connect", "--ranges=psa-range", "--network=default")
     created = gcloud_cli(
         "sql",
         "instances",
