@@ -5,7 +5,6 @@ the instance create."""
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
@@ -131,20 +130,24 @@ def test_the_instance_create_is_chained_after_range_and_peering() -> None:
 def test_chained_changes_run_in_order_alongside_the_phase() -> None:
     order: list[str] = []
     lock = threading.Lock()
+    redis_done = threading.Event()
 
-    def step(name: str, seconds: float = 0.0) -> Change:
+    def step(name: str, wait_for: threading.Event | None = None) -> Change:
         def run() -> None:
-            time.sleep(seconds)
+            if wait_for is not None:
+                assert wait_for.wait(10), "the chain did not run alongside the phase's other change"
             with lock:
                 order.append(name)
+            if name == "redis":
+                redis_done.set()
 
         return change(name, "create", "", run)
 
     phases = Phases()
-    phases.chain(2, step("range", 0.05), step("peering", 0.02), step("instance"))
-    phases.add(2, step("redis", 0.01))
+    # the chain's first step waits for a change of the same phase: only concurrent runs finish
+    phases.chain(2, step("range", wait_for=redis_done), step("peering"), step("instance"))
+    phases.add(2, step("redis"))
     phases.add(3, step("database"))
     phases.apply(Gcloud("p-roject", "r").parallel)
-    assert order.index("range") < order.index("peering") < order.index("instance") < order.index("database")
-    assert order.index("redis") < order.index("range")  # ran concurrently with the chain, not after it
+    assert order == ["redis", "range", "peering", "instance", "database"]
     assert [c.resource for c in phases.changes] == ["range", "peering", "instance", "redis", "database"]
