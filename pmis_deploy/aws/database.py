@@ -1,7 +1,9 @@
 """RDS PostgreSQL 15: a DB subnet group on the private subnets and one instance, converged.
 
-The master password is managed by RDS in Secrets Manager (ManageMasterUserPassword=True): it is never
-generated, seen or printed here. The app's database-url secret is built from that secret (secrets.py).
+The master password is managed by RDS in Secrets Manager (ManageMasterUserPassword=True; RDS rotates
+it, every 7 days by default): it is never generated, seen or printed here, and no app uses it. Only the
+migration task gets it (ECS JSON-key references to this secret, resolved at its start), to create the
+apps' own role (settings.aws.database.app_user) that database-url names (secrets.py, taskdefs.py).
 Private, encrypted, gp3, 30-day backups, log export; multi-AZ and deletion protection where configured.
 """
 
@@ -31,6 +33,9 @@ class Database:
     port: int
     db_name: str
     master_secret_arn: str
+    # The customer-managed KMS key of the master secret (the execution role must decrypt with it); None
+    # for the default aws/secretsmanager key, which needs no grant.
+    master_secret_kms_key: str | None = None
 
 
 def subnet_group_request(settings: Settings, subnet_ids: list[str]) -> dict[str, Any]:
@@ -203,4 +208,13 @@ def read(aws: AwsClients, settings: Settings, *, wait: bool = True) -> Database 
         int(endpoint.get("Port", 5432)),
         str(current.get("DBName") or settings.aws.database.db_name),
         str(secret["SecretArn"]),
+        customer_key(aws, secret.get("KmsKeyId")),
     )
+
+
+def customer_key(aws: AwsClients, key_id: str | None) -> str | None:
+    """The ARN of `key_id` when it is a customer-managed KMS key; None for an AWS-managed one or none."""
+    if not key_id:
+        return None
+    metadata = aws.client("kms").describe_key(KeyId=key_id)["KeyMetadata"]
+    return str(metadata["Arn"]) if metadata.get("KeyManager") == "CUSTOMER" else None

@@ -1,5 +1,7 @@
 """IAM: the task execution role (pull from our ECR repositories, write our log group, read exactly our
-secrets' ARNs) and the task role (what the running app may do: ECS Exec channels only).
+secrets' ARNs — the app secrets and the RDS-managed master secret, which ECS injects into the migration
+task only — and decrypt with that secret's KMS key when it is a customer key) and the task role (what the
+running app may do: ECS Exec channels only).
 
 Policies are inline and least-privilege, compared as documents so a second run changes nothing.
 """
@@ -26,10 +28,10 @@ ECS_TASKS_TRUST = {
 
 
 def execution_policies(
-    repository_arns: list[str], log_group_arn: str, secret_arns: list[str]
+    repository_arns: list[str], log_group_arn: str, secret_arns: list[str], kms_key_arns: list[str] | None = None
 ) -> dict[str, dict[str, Any]]:
-    """Inline policies of the execution role, by policy name."""
-    return {
+    """Inline policies of the execution role, by policy name; `kms_key_arns`: customer keys of secrets."""
+    policies: dict[str, dict[str, Any]] = {
         "pull-images": {
             "Version": VERSION,
             "Statement": [
@@ -54,10 +56,21 @@ def execution_policies(
         "read-secrets": {
             "Version": VERSION,
             "Statement": [
-                {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": sorted(secret_arns)}
+                {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": sorted(set(secret_arns))}
             ],
         },
     }
+    for key in sorted(set(kms_key_arns or ())):
+        region = key.split(":")[3]
+        policies["read-secrets"]["Statement"].append(
+            {
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": key,
+                "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}},
+            }
+        )
+    return policies
 
 
 def task_policies() -> dict[str, dict[str, Any]]:
@@ -159,9 +172,15 @@ def plan_role(
 
 
 def plan(
-    aws: AwsClients, settings: Settings, *, account_id: str, repository_arns: list[str], secret_arns: list[str]
+    aws: AwsClients,
+    settings: Settings,
+    *,
+    account_id: str,
+    repository_arns: list[str],
+    secret_arns: list[str],
+    kms_key_arns: list[str] | None = None,
 ) -> list[Change]:
-    execution = execution_policies(repository_arns, log_group_arn(settings, account_id), secret_arns)
+    execution = execution_policies(repository_arns, log_group_arn(settings, account_id), secret_arns, kms_key_arns)
     return plan_role(aws, settings, naming.execution_role(settings), "ECS task execution role", execution) + plan_role(
         aws, settings, naming.task_role(settings), "ECS task role", task_policies()
     )

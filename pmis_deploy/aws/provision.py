@@ -32,7 +32,7 @@ from pmis_deploy.aws import (
     state_bucket,
 )
 from pmis_deploy.aws.infra import AwsInfra
-from pmis_deploy.aws.plan import Change, apply, is_placeholder
+from pmis_deploy.aws.plan import Change, apply, is_placeholder, placeholder
 from pmis_deploy.errors import DeployError, NotFound
 
 if TYPE_CHECKING:
@@ -130,9 +130,19 @@ def provision(aws: AwsClients, settings: Settings, *, dry_run: bool | None = Non
             str(repos[s]["repositoryArn"]) if s in repos else f"<new {naming.repository(settings, s)}>"
             for s in naming.SERVICES
         ]
-        secret_arns = list(secrets.arns(aws, settings).values())  # exactly the app's secrets
+        # exactly the app's secrets, and the RDS-managed master secret (the migration task's admin login)
+        secret_arns = list(secrets.arns(aws, settings).values())
+        secret_arns.append(db.master_secret_arn if db else placeholder("RDS-managed master secret"))
+        keys = [db.master_secret_kms_key] if db and db.master_secret_kms_key else []
         c.changes += c.run(
-            iam.plan(aws, settings, account_id=account_id, repository_arns=repo_arns, secret_arns=secret_arns)
+            iam.plan(
+                aws,
+                settings,
+                account_id=account_id,
+                repository_arns=repo_arns,
+                secret_arns=secret_arns,
+                kms_key_arns=keys,
+            )
         )
 
     c.stage("IAM roles", iam_stage)
@@ -207,6 +217,7 @@ def read_infra(aws: AwsClients, settings: Settings, *, account_id: str | None = 
         "task role": task_role,
         "repositories": repos,
         "secrets": secret_arns,
+        "RDS-managed master secret": master_secret or placeholder("RDS-managed master secret"),
         "load balancer": lb.arn,
         "target groups": lb.target_groups,
         "state bucket": bucket if state_bucket.bucket_exists(aws, bucket) else f"<new {bucket}>",
@@ -238,7 +249,8 @@ def read_infra(aws: AwsClients, settings: Settings, *, account_id: str | None = 
         state_bucket=bucket,
         extra={
             "db_instance": naming.db_instance(settings),
-            "db_master_secret_arn": master_secret,  # RDS-managed {"username","password"} (not readable by tasks)
+            # RDS-managed {"username","password"}: the migration task's admin login (JSON-key references)
+            "db_master_secret_arn": master_secret,
             "replication_group": naming.replication_group(settings),
             "api_service": naming.ecs_service(settings, "api"),
         },

@@ -1,20 +1,23 @@
 """Secrets Manager: the app's secrets (database-url, redis-url, celery-broker, azure-openai-key) and the
 ElastiCache AUTH token, converged. A new version is written only when the value changes.
 
-Values are built here from their sources — the RDS-managed master secret (username/password), the AUTH
-token secret and the endpoints — with URL-encoded credentials, registered for redaction, never shown.
+database-url names the apps' own least-privilege role (settings.aws.database.app_user), never the RDS
+master: its password is generated here once and then read back from the secret and kept, so the URL
+changes only with the endpoint, the database or the role name. RDS rotating its managed master secret
+(every 7 days) therefore changes nothing the services use. The migration task alone receives the
+master credentials (by ECS JSON-key reference, read at its start, so always current) and creates or
+updates the role before `alembic upgrade head` (apps/api/app/dbbootstrap.py).
 
-Caveat: RDS rotates its managed master secret (every 7 days by default). database-url is a copy, so it
-is refreshed by every provision run (deploy.aws runs one); between runs, new tasks would start with the
-old password. AwsInfra.extra["db_master_secret_arn"] names the managed secret for a direct injection.
+Values are built here from their sources — the app user's password, the AUTH token secret and the
+endpoints — with URL-encoded credentials, registered for redaction, never shown.
 """
 
 from __future__ import annotations
 
-import json
+import secrets as random_tokens
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 from pmis_deploy.aws import naming
 from pmis_deploy.aws.plan import Change, error_code, placeholder
@@ -35,6 +38,28 @@ SET_HINT = "set it with `inv secrets.set azure-openai-key` (the value is read wi
 def database_url(username: str, password: str, address: str, port: int, db_name: str) -> str:
     """postgresql+psycopg://user:pass@host:port/db with the credentials URL-encoded."""
     return f"{DATABASE_SCHEME}://{quote(username, safe='')}:{quote(password, safe='')}@{address}:{port}/{db_name}"
+
+
+def credentials_of(url: str | None) -> tuple[str, str] | None:
+    """(username, password), decoded, of a database URL; None when it has no user or no password."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if not parts.username or not parts.password:
+        return None
+    password = unquote(parts.password)
+    register_secret(password)
+    return unquote(parts.username), password
+
+
+def new_password() -> str:
+    """48 hex characters (192 bits): URL-safe and free of quoting concerns."""
+    password = random_tokens.token_hex(24)
+    register_secret(password)
+    return password
 
 
 def redis_url(token: str, address: str, port: int, db: int = 0) -> str:
@@ -147,11 +172,17 @@ class Sources:
     cache: Cache | None
 
 
-def master_credentials(aws: AwsClients, secret_arn: str) -> tuple[str, str]:
-    raw = aws.client("secretsmanager").get_secret_value(SecretId=secret_arn)["SecretString"]
-    data = json.loads(raw)
-    register_secret(data["password"])
-    return str(data["username"]), str(data["password"])
+def app_database_url(aws: AwsClients, settings: Settings, db: Database) -> tuple[str, str, str | None]:
+    """(database-url value, why it would change, the user the current value names) — the app user's
+    URL with the password of the current value when it already names that user, else a new one."""
+    app_user = settings.aws.database.app_user
+    current = credentials_of(current_value(aws, naming.secret(settings, "database-url")))
+    if current is not None and current[0] == app_user:
+        password, why = current[1], "endpoint or database changed"
+    else:
+        password, why = new_password(), f"app user {app_user}, new password"
+    url = database_url(app_user, password, db.address, db.port, db.db_name)
+    return url, why, current[0] if current else None
 
 
 def auth_token(aws: AwsClients, settings: Settings) -> str | None:
@@ -167,14 +198,20 @@ def plan_app_secrets(aws: AwsClients, settings: Settings, sources: Sources) -> t
             Change(
                 f"secret {naming.secret(settings, 'database-url')}",
                 "create",
-                "from the new RDS instance's managed secret",
+                f"app user {settings.aws.database.app_user}, new password (the migration task creates the role)",
             )
         )
     else:
-        db = sources.database
-        user, password = master_credentials(aws, db.master_secret_arn)
-        url = database_url(user, password, db.address, db.port, db.db_name)
-        changes += plan_value(aws, settings, "database-url", url, "RDS-managed credentials")
+        url, why, previous_user = app_database_url(aws, settings, sources.database)
+        db_changes = plan_value(aws, settings, "database-url", url, why)
+        changes += db_changes
+        app_user = settings.aws.database.app_user
+        if db_changes and previous_user not in (None, app_user):
+            notes.append(
+                f"database-url now names the app user {app_user} instead of {previous_user}: run "
+                f"`inv deploy.aws --env {settings.environment.value}` now; its migration task creates the role "
+                "before the services restart (running tasks keep their old URL until then)"
+            )
     token = auth_token(aws, settings) if sources.cache is not None else None
     for logical in ("redis-url", "celery-broker"):
         if sources.cache is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from pmis_deploy.settings_base import Strict
 
@@ -42,6 +42,9 @@ class AwsDatabase(Strict):
     backup_retention_days: int = Field(30, ge=1, le=35)
     db_name: str = Field("pmis", pattern=r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
     master_username: str = Field("pmis_admin", pattern=r"^[A-Za-z][A-Za-z0-9_]{0,15}$")
+    # The least-privilege role the apps connect as (database-url); created by the migration task, which
+    # alone receives the RDS-managed master credentials. Lower-case: PostgreSQL folds unquoted names.
+    app_user: str = Field("pmis_app", pattern=r"^[a-z][a-z0-9_]{0,62}$")
 
     @field_validator("instance_class")
     @classmethod
@@ -56,6 +59,12 @@ class AwsDatabase(Strict):
         if v != "15" and not re.fullmatch(r"15\.\d+", v):
             raise ValueError("must be PostgreSQL 15: '15' (latest 15.x, recommended) or a current 15 minor")
         return v
+
+    @model_validator(mode="after")
+    def _app_user_is_not_the_master(self) -> AwsDatabase:
+        if self.app_user.lower() == self.master_username.lower() or self.app_user.startswith(("pg_", "rds")):
+            raise ValueError("app_user must be a role of its own: not the master user, not a reserved pg_*/rds* name")
+        return self
 
 
 class AwsCache(Strict):

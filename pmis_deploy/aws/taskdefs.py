@@ -7,6 +7,11 @@ Requests use the real RegisterTaskDefinition members (camelCase; guide-defects T
 task-level cpu/memory as strings, secrets as `valueFrom` full secret ARNs (T2), images pinned by digest
 (T3, R1). Every container also sets `memory` (Fargate accepts it; moto's run_task needs it).
 
+The migration task alone also gets the RDS master login (DATABASE_ADMIN_USERNAME/PASSWORD, ECS JSON-key
+references `<master secret ARN>:username::` into the RDS-managed secret, so always the current password):
+it creates or updates the apps' own role (python -m app.dbbootstrap) before `alembic upgrade head` runs
+as that role. validate() refuses the admin login in any other container.
+
 Only a changed definition is registered (T5): each registered revision carries a tag with the SHA-256
 of its request, and a definition whose latest ACTIVE revision has the same hash is reused.
 """
@@ -38,7 +43,8 @@ PORT_OF = {"api": naming.API_PORT, "web": naming.WEB_PORT}
 COMMAND_OF: dict[str, list[str]] = {
     "worker": ["celery", "-A", "worker.celery_app", "worker", "--loglevel", "INFO"],
     "beat": ["celery", "-A", "worker.celery_app", "beat", "--loglevel", "INFO"],
-    "migrate": ["alembic", "upgrade", "head"],
+    # Create/update the app's database role with the admin login, then exec the migration as the app user.
+    "migrate": ["python", "-m", "app.dbbootstrap", "alembic", "upgrade", "head"],
 }
 # Environment variable → logical secret (AwsInfra.secrets key), per workload.
 SECRET_ENV = {
@@ -54,9 +60,14 @@ SECRETS_OF: dict[str, tuple[str, ...]] = {
     "migrate": ("DATABASE_URL",),
     "web": (),
 }
+# Environment variable → JSON key of the RDS-managed master secret (AwsInfra.extra["db_master_secret_arn"]).
+ADMIN_SECRET_ENV = {"DATABASE_ADMIN_USERNAME": "username", "DATABASE_ADMIN_PASSWORD": "password"}
+# The only workloads that may hold the database's master login.
+ADMIN_WORKLOADS = ("migrate",)
 SPEC_TAG = "pmis:spec-sha256"
 
-SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+-[A-Za-z0-9]{6}(:.*)?$")
+# A full secret ARN (RDS-managed names contain "!"), optionally `:json-key:version-stage:version-id`.
+SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@!-]+-[A-Za-z0-9]{6}(:.*)?$")
 DIGEST_REF = re.compile(r"^[^@\s]+@sha256:[0-9a-f]{64}$")
 TAG_REF = re.compile(r"^[^@\s:]+(:\d+)?/[^@\s:]+:(?P<tag>[\w][\w.-]{0,127})$")
 
@@ -85,7 +96,8 @@ def container_definition(settings: Settings, infra: AwsInfra, workload: str, ima
             {"name": env, "valueFrom": infra.secrets[SECRET_ENV[env]]}
             for env in SECRETS_OF[workload]
             if SECRET_ENV[env] in infra.secrets
-        ],
+        ]
+        + (admin_secrets(infra) if workload in ADMIN_WORKLOADS else []),
         "logConfiguration": {
             "logDriver": "awslogs",
             "options": {
@@ -112,6 +124,17 @@ def container_definition(settings: Settings, infra: AwsInfra, workload: str, ima
             "startPeriod": 30,
         }
     return container
+
+
+def admin_secrets(infra: AwsInfra) -> list[dict[str, str]]:
+    """DATABASE_ADMIN_* as JSON-key references into the RDS-managed master secret (read at task start)."""
+    master = infra.extra.get("db_master_secret_arn", "")
+    if not master:
+        raise TaskDefinitionInvalid(
+            "the RDS-managed master secret is unknown, so the migration task cannot create the app's database role",
+            hint="run `inv provision.aws` (the RDS instance must have ManageMasterUserPassword)",
+        )
+    return [{"name": env, "valueFrom": f"{master}:{key}::"} for env, key in ADMIN_SECRET_ENV.items()]
 
 
 def build_task_definition(settings: Settings, infra: AwsInfra, workload: str, image: str) -> dict[str, Any]:
@@ -172,9 +195,15 @@ def validate(request: Mapping[str, Any], *, allow_unpinned: bool = False) -> Non
                     f"container {name}: secret {secret.get('name')} valueFrom {secret.get('valueFrom')!r} "
                     "is not a full Secrets Manager ARN (with its 6-character suffix)"
                 )
-        plain = {e.get("name") for e in c.get("environment", [])} & SECRET_VARIABLES
+        plain = {e.get("name") for e in c.get("environment", [])} & (SECRET_VARIABLES | set(ADMIN_SECRET_ENV))
         if plain:
             problems.append(f"container {name}: {', '.join(sorted(plain))} must be secrets, not plain environment")
+        admin = {s.get("name") for s in c.get("secrets", [])} & set(ADMIN_SECRET_ENV)
+        if admin and not (name in ADMIN_WORKLOADS and str(request.get("family", "")).endswith(f"-{name}")):
+            problems.append(
+                f"container {name}: {', '.join(sorted(admin))} (the database master login) belong to the migration "
+                "task only"
+            )
         if not c.get("memory") and not c.get("memoryReservation"):
             problems.append(f"container {name}: set memory or memoryReservation")
         if c.get("portMappings") and any(p.get("hostPort") != p.get("containerPort") for p in c["portMappings"]):

@@ -115,6 +115,32 @@ def test_full_provision_and_deploy(env: Env) -> None:
     assert "health check passed" in env.output
 
 
+def test_only_the_migration_task_gets_the_database_master_login(env: Env) -> None:
+    """The registered definitions: migrate reads the RDS-managed secret by JSON key, nothing else does."""
+    from sqlalchemy.engine import make_url
+
+    aws = env.aws()
+    master = aws.client("rds").describe_db_instances(DBInstanceIdentifier="pmis-local-postgres")["DBInstances"][0]
+    master_arn = master["MasterUserSecret"]["SecretArn"]
+    ecs = aws.client("ecs")
+    secrets_of = {}
+    for workload in ("migrate", "api", "worker", "beat", "web"):
+        definition = ecs.describe_task_definition(taskDefinition=f"pmis-local-{workload}")["taskDefinition"]
+        (container,) = definition["containerDefinitions"]
+        secrets_of[workload] = {s["name"]: s["valueFrom"] for s in container.get("secrets", [])}
+        if workload == "migrate":
+            assert container["command"] == ["python", "-m", "app.dbbootstrap", "alembic", "upgrade", "head"]
+    assert secrets_of["migrate"]["DATABASE_ADMIN_USERNAME"] == f"{master_arn}:username::"
+    assert secrets_of["migrate"]["DATABASE_ADMIN_PASSWORD"] == f"{master_arn}:password::"
+    assert secrets_of["migrate"]["DATABASE_URL"] == secrets_of["api"]["DATABASE_URL"]
+    for workload in ("api", "worker", "beat", "web"):
+        assert not any(master_arn in v for v in secrets_of[workload].values()), workload
+    database_url = aws.client("secretsmanager").get_secret_value(SecretId="pmis-local/database-url")["SecretString"]
+    app = make_url(database_url)
+    assert app.username == "pmis_app"
+    assert app.password and app.password not in env.output
+
+
 def test_no_op_redeploy_makes_no_mutating_call_outside_the_state_bucket(env: Env) -> None:
     record, code, aws = run(env, TAG_A)
     assert code == 0 and record.status is ReleaseStatus.succeeded

@@ -47,6 +47,9 @@ def infra(aws_endpoint: str) -> AwsInfra:
         n: sm.create_secret(Name=f"pmis-staging/{n}", SecretString="canary-value-x")["ARN"]
         for n in ("database-url", "redis-url", "celery-broker")
     }
+    # like the RDS-managed master secret, which the migrate task reads by JSON key
+    login = '{"username": "pmis_admin", "password": "canary-m"}'  # pragma: allowlist secret
+    master = sm.create_secret(Name="rds!db-test", SecretString=login)
     cluster = boto3.client("ecs").create_cluster(clusterName="pmis-staging")["cluster"]["clusterArn"]
     repo = "123456789012.dkr.ecr.us-east-1.amazonaws.com/pmis-staging"
     return AwsInfra(
@@ -71,6 +74,7 @@ def infra(aws_endpoint: str) -> AwsInfra:
         load_balancer_dns="alb.example",
         load_balancer_arn="arn:alb",
         state_bucket="b",
+        extra={"db_master_secret_arn": master["ARN"]},
     )
 
 

@@ -199,6 +199,45 @@ def test_execution_role_reads_exactly_our_secrets() -> None:
     ]
 
 
+def test_execution_role_decrypts_only_with_a_customer_key_through_secrets_manager() -> None:
+    arns = ["arn:aws:secretsmanager:us-east-1:1:secret:rds!db-1-XXXXXX"]
+    key = "arn:aws:kms:eu-west-1:1:key/0a1b"
+    statement = iam.execution_policies([], "arn:aws:logs:r:1:log-group:/ecs/x", arns, [key, key])["read-secrets"][
+        "Statement"
+    ]
+    assert statement[1:] == [
+        {
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            "Resource": key,
+            "Condition": {"StringEquals": {"kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com"}},
+        }
+    ]
+    assert len(iam.execution_policies([], "arn:l", arns, [])["read-secrets"]["Statement"]) == 1
+
+
+def test_database_url_credentials_read_back_and_new_passwords() -> None:
+    password = secrets.new_password()
+    assert len(password) == 48 and password != secrets.new_password()
+    url = secrets.database_url("pmis_app", password, "db.example", 5432, "pmis")
+    assert secrets.credentials_of(url) == ("pmis_app", password)
+    awkward = "p@ss:w/rd%'"
+    assert secrets.credentials_of(secrets.database_url("a b", awkward, "h", 1, "d")) == ("a b", awkward)
+    assert secrets.credentials_of(None) is None
+    assert secrets.credentials_of("postgresql+psycopg://user@h:1/d") is None  # no password
+
+
+def test_app_user_must_be_a_role_of_its_own() -> None:
+    from pydantic import ValidationError
+
+    from pmis_deploy.aws.settings import AwsDatabase
+
+    assert AwsDatabase().app_user == "pmis_app"
+    for bad in ("pmis_admin", "PMIS_APP", "pg_app", "rdsadmin", "1app"):
+        with pytest.raises(ValidationError):
+            AwsDatabase(app_user=bad)
+
+
 def test_scaling_requests(staging: Settings) -> None:
     target = scaling.scalable_target_request(staging, "pmis-staging")
     assert target == {

@@ -16,6 +16,8 @@ from pmis_deploy.config import Settings, load_settings
 ACCOUNT = "123456789012"
 DIGEST = "sha256:" + "ab" * 32
 REPO = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/pmis-staging"
+# An RDS-managed master secret's ARN (its name has a "!").
+MASTER_SECRET = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:rds!db-0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b-XyZ789"
 
 
 def secret_arn(name: str) -> str:
@@ -42,6 +44,7 @@ def make_infra() -> AwsInfra:
         load_balancer_dns="pmis-staging-alb.example.com",
         load_balancer_arn="arn:alb",
         state_bucket="pmis-staging-deploy-state-123456789012",
+        extra={"db_master_secret_arn": MASTER_SECRET},
     )
 
 
@@ -96,8 +99,51 @@ def test_secrets_are_value_from_full_arns_never_plain_values(requests: dict[str,
     assert all(taskdefs.SECRET_ARN.match(v) for v in names.values())
     env = {e["name"] for e in api["environment"]}
     assert not env & set(names)
-    assert [s["name"] for s in requests["migrate"]["containerDefinitions"][0]["secrets"]] == ["DATABASE_URL"]
     assert requests["web"]["containerDefinitions"][0]["secrets"] == []
+
+
+def test_only_the_migration_gets_the_master_login_by_json_key(requests: dict[str, dict[str, Any]]) -> None:
+    migrate = {s["name"]: s["valueFrom"] for s in requests["migrate"]["containerDefinitions"][0]["secrets"]}
+    assert migrate == {
+        "DATABASE_URL": secret_arn("database-url"),  # the app user: alembic runs as it
+        "DATABASE_ADMIN_USERNAME": f"{MASTER_SECRET}:username::",
+        "DATABASE_ADMIN_PASSWORD": f"{MASTER_SECRET}:password::",
+    }
+    assert all(taskdefs.SECRET_ARN.match(v) for v in migrate.values())
+    for workload in ("api", "worker", "beat", "web"):
+        container = requests[workload]["containerDefinitions"][0]
+        names = {s["name"] for s in container["secrets"]} | {e["name"] for e in container["environment"]}
+        assert not names & {"DATABASE_ADMIN_USERNAME", "DATABASE_ADMIN_PASSWORD"}
+        assert not any(MASTER_SECRET in s["valueFrom"] for s in container["secrets"])
+
+
+@pytest.mark.parametrize("workload", ["api", "worker", "beat", "web"])
+def test_validate_refuses_the_master_login_outside_the_migration(
+    requests: dict[str, dict[str, Any]], workload: str
+) -> None:
+    bad = copy.deepcopy(requests[workload])
+    bad["containerDefinitions"][0]["secrets"].append(
+        {"name": "DATABASE_ADMIN_PASSWORD", "valueFrom": f"{MASTER_SECRET}:password::"}
+    )
+    with pytest.raises(taskdefs.TaskDefinitionInvalid, match=r"DATABASE_ADMIN_PASSWORD .* migration task only"):
+        taskdefs.validate(bad)
+    renamed = copy.deepcopy(requests["migrate"])  # the migrate container in another family is no migration
+    renamed["family"] = f"pmis-staging-{workload}"
+    with pytest.raises(taskdefs.TaskDefinitionInvalid, match="migration task only"):
+        taskdefs.validate(renamed)
+    plain = copy.deepcopy(requests["migrate"])
+    plain["containerDefinitions"][0]["environment"].append({"name": "DATABASE_ADMIN_PASSWORD", "value": "x"})
+    with pytest.raises(taskdefs.TaskDefinitionInvalid, match="must be secrets"):
+        taskdefs.validate(plain)
+
+
+def test_the_migration_needs_the_master_secret(settings: Settings) -> None:
+    import dataclasses
+
+    infra = dataclasses.replace(make_infra(), extra={})
+    with pytest.raises(taskdefs.TaskDefinitionInvalid, match="RDS-managed master secret is unknown"):
+        taskdefs.build_task_definition(settings, infra, "migrate", f"{REPO}/api@{DIGEST}")
+    taskdefs.build_task_definition(settings, infra, "api", f"{REPO}/api@{DIGEST}")  # the others do not
 
 
 def test_images_are_pinned_by_digest_and_commands_per_workload(requests: dict[str, dict[str, Any]]) -> None:
@@ -106,7 +152,8 @@ def test_images_are_pinned_by_digest_and_commands_per_workload(requests: dict[st
     assert images["beat"] == images["worker"]
     assert all(not i.endswith(":latest") for i in images.values())
     cmd = {w: r["containerDefinitions"][0].get("command") for w, r in requests.items()}
-    assert cmd["migrate"] == ["alembic", "upgrade", "head"]
+    # the role bootstrap (admin login), then exec alembic as the app user
+    assert cmd["migrate"] == ["python", "-m", "app.dbbootstrap", "alembic", "upgrade", "head"]
     assert "beat" in cmd["beat"] and "worker" in cmd["worker"]
     assert cmd["api"] is None  # the image's CMD (uvicorn), which never migrates (M5)
 
