@@ -67,13 +67,15 @@ def sql_instance_create(name: str, gcp: GcpSettings, network: str | None) -> Cmd
     )
 
 
-def sql_instance_patch(name: str, gcp: GcpSettings) -> Cmd:
-    """Bring backups/PITR/availability back to the configured values (drift repair)."""
+def sql_instance_patch(name: str, gcp: GcpSettings, network: str | None = None) -> Cmd:
+    """Bring backups/PITR/availability back to the configured values (drift repair); with `network`,
+    also give the instance a private IP there (its public IP is left for the user to remove)."""
     sql = gcp.sql
     return Cmd(
         ("sql", "instances", "patch"),
         (name,),
         flags(
+            network=network,
             availability_type=sql.availability_type.value,
             backup_start_time=sql.backup_start_time,
             retained_backups_count=sql.retained_backups,

@@ -41,6 +41,12 @@ def drift(ctx: Ctx, instance: dict[str, Any]) -> list[str]:
     return out
 
 
+def needs_private_ip(ctx: Ctx, instance: dict[str, Any]) -> bool:
+    """sql.private_ip is set but the instance (created with a public IP only) has no private network."""
+    private = (instance.get("settings", {}).get("ipConfiguration") or {}).get("privateNetwork")
+    return network(ctx) is not None and not private
+
+
 def new_password() -> str:
     """48 hex characters: valid for Cloud SQL and safe inside a URL without escaping."""
     value = secrets.token_hex(24)
@@ -67,24 +73,29 @@ def plan(ctx: Ctx, seen: Observed, phases: Phases, password: str | None) -> str:
         )
         phases.chain(2, *network_first, instance)
     else:
-        phases.chain(2, *network_first)
         version = seen.sql_instance.get("databaseVersion", "")
         if version and version != sql.database_version:
             from pmis_deploy.console import warn
 
             warn(f"{n.sql_instance} runs {version}, settings say {sql.database_version}: upgrade it deliberately")
         differences = drift(ctx, seen.sql_instance)
+        add_private = network(ctx) if needs_private_ip(ctx, seen.sql_instance) else None
+        if add_private:
+            differences.append(
+                f"private IP on {ctx.settings.gcp.egress.network} (the public IP stays until you remove it)"
+            )
+        patches = []
         if differences:
-            patch = g.sql_instance_patch(n.sql_instance, ctx.settings.gcp)
-            phases.add(
-                2,
+            patch = g.sql_instance_patch(n.sql_instance, ctx.settings.gcp, add_private)
+            patches.append(
                 change(
                     f"sql instance {n.sql_instance}",
                     "update",
                     "; ".join(differences),
                     lambda: gc.run(patch, timeout=SQL_TIMEOUT),
-                ),
+                )
             )
+        phases.chain(2, *network_first, *patches)  # a new private IP needs the peering first
     if sql.database not in seen.databases:
         create_db = g.sql_database_create(sql.database, n.sql_instance)
         phases.add(3, change(f"sql database {sql.database}", "create", "", lambda: gc.run(create_db)))

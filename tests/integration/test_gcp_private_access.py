@@ -116,3 +116,23 @@ def test_a_peering_without_our_range_is_updated_keeping_the_other_one(gcp_env: d
     patch = next(r for r in requests if r["method"] == "PATCH")
     assert patch["body"]["reservedPeeringRanges"] == ["legacy-range", RANGE]
     assert patch["query"].get("force", "False").lower() == "false"
+
+
+def test_an_instance_with_only_a_public_ip_gets_a_private_one_after_the_peering(
+    gcp_env: dict[str, str], gcp_fake: Any
+) -> None:
+    (instance,) = gcp_fake.table("sql.instances").values()
+    instance["settings"]["ipConfiguration"] = {"ipv4Enabled": True}  # created before sql.private_ip was set
+    gcp_fake.table("servicenetworking.connections").clear()
+    gcp_fake.table("compute.addresses").clear()
+    ctx = make_ctx(gcp_env)
+    plan = make_plan(ctx)
+    chain = [c.row()[:2] for c in plan.phases.chains[2][0]]
+    assert chain == [("create", f"allocated range {RANGE}"), ("create", PEERING), ("update", INSTANCE)]
+    assert "private IP on default" in plan.phases.chains[2][0][-1].detail
+    before = len(gcp_fake.requests())
+    apply(ctx, plan)
+    writes = mutating(gcp_fake.requests()[before:])
+    assert writes[-1] == "PATCH /sql/sql/v1beta4/projects/pmis-local/instances/pmis-local-postgres", writes
+    ip = instance["settings"]["ipConfiguration"]
+    assert ip["privateNetwork"].endswith("/global/networks/default") and ip["ipv4Enabled"] is True

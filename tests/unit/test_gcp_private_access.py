@@ -151,3 +151,23 @@ def test_chained_changes_run_in_order_alongside_the_phase() -> None:
     phases.apply(Gcloud("p-roject", "r").parallel)
     assert order == ["redis", "range", "peering", "instance", "database"]
     assert [c.resource for c in phases.changes] == ["range", "peering", "instance", "redis", "database"]
+
+
+def test_a_public_only_instance_is_patched_onto_the_network_after_the_peering() -> None:
+    ctx = make_ctx()
+    public = {"databaseVersion": "POSTGRES_15", "settings": {"ipConfiguration": {"ipv4Enabled": True}}}
+    phases = Phases()
+    sql.plan(ctx, Observed(sql_instance=public, users={"pmis_app"}), phases, "pw")
+    (chain,) = phases.chains[2]
+    assert [c.row()[:2] for c in chain] == [
+        ("create", f"allocated range {RANGE}"),
+        ("create", PEERING),
+        ("update", "sql instance pmis-production-postgres"),
+    ]
+    assert "private IP on default" in chain[-1].detail
+    network = f"--network=projects/{P}/global/networks/default"
+    assert network in g.sql_instance_patch("x", ctx.settings.gcp, sql.network(ctx)).options
+    assert not any(o.startswith("--network") for o in g.sql_instance_patch("x", ctx.settings.gcp).options)
+    private = {**public, "settings": {"ipConfiguration": {"privateNetwork": "projects/p/global/networks/default"}}}
+    assert sql.needs_private_ip(ctx, private) is False
+    assert sql.needs_private_ip(make_ctx(PMIS_GCP__SQL__PRIVATE_IP="false"), public) is False

@@ -190,6 +190,9 @@ def _update(call: Call, replace: bool) -> Reply:
         sent = settings.get("settingsVersion")
         if sent and int(sent) != version:
             raise ApiError(412, "FAILED_PRECONDITION", "Precondition check failed (settingsVersion is stale).")
+        wanted = (settings.get("ipConfiguration") or {}).get("privateNetwork")
+        if wanted and wanted != (instance["settings"].get("ipConfiguration") or {}).get("privateNetwork"):
+            _require_private_services_access(call, wanted)
         if replace:
             instance["settings"] = settings
         else:
