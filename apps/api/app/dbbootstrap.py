@@ -67,7 +67,8 @@ class Target:
 
 def target_from_env(environ: Mapping[str, str]) -> Target | None:
     """The bootstrap's target; None when no admin login is set (nothing to do)."""
-    admin_user, admin_password = environ.get(ADMIN_USERNAME, ""), environ.get(ADMIN_PASSWORD, "")
+    admin_user = environ.get("DATABASE_ADMIN_USERNAME", "")  # literal names: `inv checks.env-docs` reads them
+    admin_password = environ.get("DATABASE_ADMIN_PASSWORD", "")
     if not admin_user and not admin_password:
         return None
     if not admin_user or not admin_password:
