@@ -59,9 +59,10 @@ import sys
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pmis_deploy.emulators.daemon import DetachedServer, state_root
+from pmis_deploy.emulators.daemon import DetachedServer, code_version, state_root
 
 if TYPE_CHECKING:
     from pmis_deploy.config import Settings
@@ -80,6 +81,17 @@ def server(settings: Settings) -> DetachedServer:
         [sys.executable, "-m", SERVER_MODULE, "--port", str(port)],
         probe_path=PROBE_PATH,
         announce=_info,
+        version=_code_version(),
+    )
+
+
+def _code_version() -> str:
+    """The emulator's own modules and the moto release (a restarted AWS emulator starts empty)."""
+    from importlib.metadata import version
+
+    here = Path(__file__).resolve().parent
+    return code_version(
+        *(here / f"{name}.py" for name in ("aws_server", "aws_ecs", "aws_control")), extra=version("moto")
     )
 
 

@@ -75,6 +75,7 @@ class ServerRecord:
     argv: list[str]
     started_at: float
     cold_start_seconds: float | None = None
+    version: str | None = None  # fingerprint of the code it runs (a changed checkout restarts it)
 
     @property
     def uptime_seconds(self) -> float:
@@ -96,6 +97,7 @@ class DetachedServer:
         env: dict[str, str] | None = None,
         ready_timeout: float = READY_TIMEOUT,
         announce: Callable[[str], None] | None = None,
+        version: str | None = None,
     ) -> None:
         self.name = name
         self.directory = Path(directory)
@@ -106,6 +108,7 @@ class DetachedServer:
         self.env = env or {}
         self.ready_timeout = ready_timeout
         self.announce = announce or (lambda message: None)  # progress lines while starting (stderr)
+        self.version = version  # see code_version(); None: never restarted for its code
 
     @property
     def url(self) -> str:
@@ -162,6 +165,13 @@ class DetachedServer:
         self.directory.mkdir(parents=True, exist_ok=True)
         with self._locked():
             record = self.running()
+            if record is not None and self.version is not None and record.version != self.version:
+                self.announce(
+                    f"restarting the local {self.name} emulator (pid {record.pid}): it runs code older than "
+                    "this checkout's"
+                )
+                _terminate(record.pid)
+                return self._start()
             if record is not None:
                 return record
             record = self.read_record()
@@ -258,6 +268,7 @@ class DetachedServer:
             argv=self.argv,
             started_at=time.time(),
             cold_start_seconds=round(time.monotonic() - started, 3),
+            version=self.version,
         )
         self.announce(f"local {self.name} emulator ready in {record.cold_start_seconds:.1f}s (pid {record.pid})")
         return self._write(record)
@@ -310,6 +321,18 @@ class DetachedServer:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def code_version(*paths: Path, extra: str = "") -> str:
+    """A fingerprint of the Python sources under `paths` (files or directories) and `extra` (a library
+    version): a detached server started from other code is restarted rather than trusted."""
+    import hashlib
+
+    digest = hashlib.sha256(extra.encode())
+    for path in paths:
+        for source in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            digest.update(source.name.encode() + b"\0" + source.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def _alive(pid: int) -> bool:

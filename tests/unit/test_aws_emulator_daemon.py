@@ -90,3 +90,40 @@ def test_aws_endpoint_url_wins_over_the_embedded_emulator(tmp_path: Path, monkey
     )
     assert AwsClients.for_settings(settings).endpoint_url == "http://127.0.0.1:4566"
     assert not (tmp_path / "aws").exists()  # no emulator was started
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_a_server_started_from_other_code_is_restarted(tmp_path: Path) -> None:
+    port = _free_port()
+    argv = [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(port)]
+    said: list[str] = []
+
+    def server(version: str | None) -> daemon.DetachedServer:
+        return daemon.DetachedServer("t", tmp_path, port, argv, version=version, announce=said.append)
+
+    first = server("v1").ensure_running()
+    try:
+        assert first.version == "v1"
+        assert server("v1").ensure_running().pid == first.pid  # same code: reused
+        second = server("v2").ensure_running()  # the checkout changed under a running server
+        assert second.pid != first.pid and second.version == "v2"
+        assert not daemon._alive(first.pid)
+        assert any("restarting the local t emulator" in line for line in said)
+        assert server(None).ensure_running().pid == second.pid  # no version: never restarted for code
+    finally:
+        server(None).stop()
+
+
+def test_code_version_follows_the_sources(tmp_path: Path) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "a.py").write_text("x = 1\n")
+    before = daemon.code_version(tmp_path / "pkg", extra="moto 5")
+    assert daemon.code_version(tmp_path / "pkg", extra="moto 5") == before
+    assert daemon.code_version(tmp_path / "pkg", extra="moto 6") != before
+    (tmp_path / "pkg" / "a.py").write_text("x = 2\n")
+    assert daemon.code_version(tmp_path / "pkg", extra="moto 5") != before

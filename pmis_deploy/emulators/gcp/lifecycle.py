@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import sys
 import urllib.request
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pmis_deploy.emulators.daemon import DetachedServer, state_root
+from pmis_deploy.emulators.daemon import DetachedServer, code_version, state_root
 
 if TYPE_CHECKING:
     from pmis_deploy.config import Settings
@@ -28,7 +29,8 @@ def server(settings: Settings) -> DetachedServer:
         "--state-file",
         str(directory / "state.json"),
     ]
-    return DetachedServer("gcp", directory, port, argv, probe_path=PROBE_PATH)
+    package = Path(__file__).resolve().parent
+    return DetachedServer("gcp", directory, port, argv, probe_path=PROBE_PATH, version=code_version(package))
 
 
 def ensure_running(settings: Settings) -> str:
