@@ -228,6 +228,7 @@ def read_infra(aws: AwsClients, settings: Settings, *, account_id: str | None = 
             f"environment {settings.environment.value} is not fully provisioned (missing: {', '.join(missing)})",
             hint=f"run `inv provision.aws --env {settings.environment.value}`",
         )
+    database_url_version = secrets.current_version(aws, secret_arns["database-url"]) or ""
     return AwsInfra(
         environment=settings.environment.value,
         region=settings.aws.region,
@@ -251,6 +252,8 @@ def read_infra(aws: AwsClients, settings: Settings, *, account_id: str | None = 
             "db_instance": naming.db_instance(settings),
             # RDS-managed {"username","password"}: the migration task's admin login (JSON-key references)
             "db_master_secret_arn": master_secret,
+            # the version the migrate task definition pins (a new one re-registers it: the migration runs)
+            "database_url_version": database_url_version,
             "replication_group": naming.replication_group(settings),
             "api_service": naming.ecs_service(settings, "api"),
         },

@@ -106,6 +106,12 @@ def current_value(aws: AwsClients, name: str) -> str | None:
     return value
 
 
+def current_version(aws: AwsClients, name: str) -> str | None:
+    """The AWSCURRENT version id of a secret (None if it does not exist or has no value)."""
+    stages = (describe(aws, name) or {}).get("VersionIdsToStages") or {}
+    return next((str(version) for version, labels in stages.items() if "AWSCURRENT" in labels), None)
+
+
 def arns(aws: AwsClients, settings: Settings, logical_names: tuple[str, ...] = naming.APP_SECRETS) -> dict[str, str]:
     """Full ARNs (with their random suffix) of the environment's secrets; placeholders if missing."""
     out = {}

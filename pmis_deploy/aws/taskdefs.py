@@ -93,7 +93,7 @@ def container_definition(settings: Settings, infra: AwsInfra, workload: str, ima
             {"name": "LOG_LEVEL", "value": settings.log_level.value},
         ],
         "secrets": [
-            {"name": env, "valueFrom": infra.secrets[SECRET_ENV[env]]}
+            {"name": env, "valueFrom": value_from(infra, workload, env)}
             for env in SECRETS_OF[workload]
             if SECRET_ENV[env] in infra.secrets
         ]
@@ -124,6 +124,16 @@ def container_definition(settings: Settings, infra: AwsInfra, workload: str, ima
             "startPeriod": 30,
         }
     return container
+
+
+def value_from(infra: AwsInfra, workload: str, env: str) -> str:
+    """The secret's full ARN; for the migration's DATABASE_URL pinned to its current version
+    (`<arn>:::<version-id>`, AwsInfra.extra["database_url_version"]), so a new database-url version (a new
+    app password or endpoint) changes the migrate definition: the next deploy registers it and runs the
+    migration, which sets the role's password, even with an unchanged api image."""
+    arn = infra.secrets[SECRET_ENV[env]]
+    version = infra.extra.get("database_url_version") if (workload, env) == ("migrate", "DATABASE_URL") else None
+    return f"{arn}:::{version}" if version else arn
 
 
 def admin_secrets(infra: AwsInfra) -> list[dict[str, str]]:

@@ -132,7 +132,9 @@ def test_only_the_migration_task_gets_the_database_master_login(env: Env) -> Non
             assert container["command"] == ["python", "-m", "app.dbbootstrap", "alembic", "upgrade", "head"]
     assert secrets_of["migrate"]["DATABASE_ADMIN_USERNAME"] == f"{master_arn}:username::"
     assert secrets_of["migrate"]["DATABASE_ADMIN_PASSWORD"] == f"{master_arn}:password::"
-    assert secrets_of["migrate"]["DATABASE_URL"] == secrets_of["api"]["DATABASE_URL"]
+    # the same secret, pinned to its current version (a new version re-registers migrate: the migration runs)
+    version = current_version(aws, "pmis-local/database-url")
+    assert secrets_of["migrate"]["DATABASE_URL"] == f"{secrets_of['api']['DATABASE_URL']}:::{version}"
     for workload in ("api", "worker", "beat", "web"):
         assert not any(master_arn in v for v in secrets_of[workload].values()), workload
     database_url = aws.client("secretsmanager").get_secret_value(SecretId="pmis-local/database-url")["SecretString"]
@@ -286,3 +288,32 @@ def test_rollback_restores_the_previous_good_release_by_record(env: Env) -> None
     assert status["current_release"] == record.id and status["lock"] is None
     listed = inv(env, "releases.list", "--json", "--limit", "3")
     assert listed[0]["id"] == record.id and listed[0]["status"] == "rollback"
+
+
+def current_version(aws: AwsClients, secret: str) -> str:
+    stages = aws.client("secretsmanager").describe_secret(SecretId=secret)["VersionIdsToStages"]
+    return next(v for v, labels in stages.items() if "AWSCURRENT" in labels)
+
+
+def test_a_new_database_url_version_runs_the_migration_again(env: Env) -> None:
+    """A new app password (or endpoint) reaches the role only through the migration task: a deploy of the
+    same image re-registers the migrate definition (it pins the version) and runs it; services stay."""
+    from sqlalchemy.engine import make_url
+
+    settled, code, _ = run(env, TAG_A)  # after the rollback above: A's definitions registered again
+    assert code == 0 and settled.status is ReleaseStatus.succeeded
+    before = env.services()
+    sm = env.aws().client("secretsmanager")
+    url = make_url(sm.get_secret_value(SecretId="pmis-local/database-url")["SecretString"])
+    sm.put_secret_value(
+        SecretId="pmis-local/database-url",
+        SecretString=url.set(password=uuid.uuid4().hex).render_as_string(hide_password=False),
+    )
+    record, code, _ = run(env, TAG_A)
+    assert code == 0 and record.status is ReleaseStatus.succeeded
+    assert any(c.startswith("task definition pmis-local-migrate:") for c in record.changes)
+    assert any(c.startswith("migration: ECS task") and c.endswith("exited 0") for c in record.changes)
+    assert not any(c.startswith(("task definition pmis-local-api", "service ")) for c in record.changes)
+    assert env.services() == before
+    again, code, aws = run(env, TAG_A)  # and then nothing again
+    assert code == 0 and again.changes == [] and "ecs:RunTask" not in aws.calls

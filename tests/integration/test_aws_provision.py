@@ -237,7 +237,18 @@ def test_a_master_user_url_is_replaced_by_the_app_user(env: Provisioned) -> None
     assert any("now names the app user pmis_app instead of pmis_admin" in n for n in result.notes)
     after = make_url(sm.get_secret_value(SecretId="pmis-local/database-url")["SecretString"])
     assert after.username == "pmis_app" and after.password not in (before.password, "master-" + "y" * 20)
-    assert provision(aws, env.settings).changes == []  # the new password is kept from now on
+    again = provision(aws, env.settings)
+    assert again.changes == []  # the new password is kept from now on
+    old_infra = env.result.infra
+    assert again.infra is not None and old_infra is not None
+    assert again.infra.extra["database_url_version"] == after_version(aws)
+    assert again.infra.extra["database_url_version"] != old_infra.extra["database_url_version"]
+    env.result.infra = again.infra  # the module's environment, as converged now (later tests compare with it)
+
+
+def after_version(aws: AwsClients) -> str:
+    stages = aws.client("secretsmanager").describe_secret(SecretId="pmis-local/database-url")["VersionIdsToStages"]
+    return next(v for v, labels in stages.items() if "AWSCURRENT" in labels)
 
 
 def test_rds_elasticache_and_ecr_converge_concurrently(env: Provisioned, monkeypatch: pytest.MonkeyPatch) -> None:

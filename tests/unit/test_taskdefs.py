@@ -16,6 +16,7 @@ from pmis_deploy.config import Settings, load_settings
 ACCOUNT = "123456789012"
 DIGEST = "sha256:" + "ab" * 32
 REPO = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/pmis-staging"
+URL_VERSION = "a1b2c3d4-0000-4000-8000-00000000000a"
 # An RDS-managed master secret's ARN (its name has a "!").
 MASTER_SECRET = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:rds!db-0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b-XyZ789"
 
@@ -44,7 +45,7 @@ def make_infra() -> AwsInfra:
         load_balancer_dns="pmis-staging-alb.example.com",
         load_balancer_arn="arn:alb",
         state_bucket="pmis-staging-deploy-state-123456789012",
-        extra={"db_master_secret_arn": MASTER_SECRET},
+        extra={"db_master_secret_arn": MASTER_SECRET, "database_url_version": URL_VERSION},
     )
 
 
@@ -105,7 +106,8 @@ def test_secrets_are_value_from_full_arns_never_plain_values(requests: dict[str,
 def test_only_the_migration_gets_the_master_login_by_json_key(requests: dict[str, dict[str, Any]]) -> None:
     migrate = {s["name"]: s["valueFrom"] for s in requests["migrate"]["containerDefinitions"][0]["secrets"]}
     assert migrate == {
-        "DATABASE_URL": secret_arn("database-url"),  # the app user: alembic runs as it
+        # the app user (alembic runs as it), pinned to the current version: a new one re-registers migrate
+        "DATABASE_URL": f"{secret_arn('database-url')}:::{URL_VERSION}",
         "DATABASE_ADMIN_USERNAME": f"{MASTER_SECRET}:username::",
         "DATABASE_ADMIN_PASSWORD": f"{MASTER_SECRET}:password::",
     }
