@@ -81,6 +81,7 @@ def test_requests_use_the_real_camel_case_members(requests: dict[str, dict[str, 
         "ecs", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y"
     )
     shape = ecs.meta.service_model.operation_model("RegisterTaskDefinition").input_shape
+    assert shape is not None
     for req in requests.values():
         report = ParamValidator().validate(req, shape)
         assert not report.has_errors(), report.generate_report()
