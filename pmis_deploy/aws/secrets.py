@@ -215,8 +215,9 @@ def plan_app_secrets(aws: AwsClients, settings: Settings, sources: Sources) -> t
         if db_changes and previous_user not in (None, app_user):
             notes.append(
                 f"database-url now names the app user {app_user} instead of {previous_user}: run "
-                f"`inv deploy.aws --env {settings.environment.value}` now; its migration task creates the role "
-                "before the services restart (running tasks keep their old URL until then)"
+                f"`inv deploy.aws --env {settings.environment.value}` now (its migration task creates the role); "
+                "tasks started before keep the old URL until they are replaced (a deploy that rolls the "
+                "services, or an ECS force-new-deployment)"
             )
     token = auth_token(aws, settings) if sources.cache is not None else None
     for logical in ("redis-url", "celery-broker"):

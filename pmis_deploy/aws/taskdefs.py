@@ -61,7 +61,10 @@ SECRETS_OF: dict[str, tuple[str, ...]] = {
     "web": (),
 }
 # Environment variable → JSON key of the RDS-managed master secret (AwsInfra.extra["db_master_secret_arn"]).
-ADMIN_SECRET_ENV = {"DATABASE_ADMIN_USERNAME": "username", "DATABASE_ADMIN_PASSWORD": "password"}
+ADMIN_SECRET_ENV = {
+    "DATABASE_ADMIN_USERNAME": "username",
+    "DATABASE_ADMIN_PASSWORD": "password",  # pragma: allowlist secret
+}
 # The only workloads that may hold the database's master login.
 ADMIN_WORKLOADS = ("migrate",)
 SPEC_TAG = "pmis:spec-sha256"

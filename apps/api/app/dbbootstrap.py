@@ -34,7 +34,7 @@ from sqlalchemy.engine import make_url
 from app.urls import normalise_database_url
 
 ADMIN_USERNAME = "DATABASE_ADMIN_USERNAME"
-ADMIN_PASSWORD = "DATABASE_ADMIN_PASSWORD"  # noqa: S105 - a variable name
+ADMIN_PASSWORD = "DATABASE_ADMIN_PASSWORD"  # noqa: S105  # pragma: allowlist secret
 CONNECT_TIMEOUT_SECONDS = 10
 # relkind / typtype → the ALTER statement that changes its owner.
 RELATION_KINDS = {
