@@ -22,6 +22,7 @@ from psycopg import sql
 
 from app import dbbootstrap
 from app.migrations import API_ROOT, upgrade
+from pmis_deploy.aws import taskdefs
 from pmis_deploy.emulators.postgres import PostgresCluster, find_bindir
 from pmis_deploy.errors import ToolMissingError
 
@@ -76,6 +77,7 @@ class RdsLike:
     admin: str
     admin_password: str
     app: str
+    workdir: Path
 
     def url(self, user: str, password: str) -> str:
         return (
@@ -122,10 +124,11 @@ class RdsLike:
 
 
 @pytest.fixture
-def rds(cluster: PostgresCluster) -> Iterator[RdsLike]:
+def rds(cluster: PostgresCluster, image_dir: Path) -> Iterator[RdsLike]:
     """A database owned by a non-superuser admin with CREATEROLE + CREATEDB, like an RDS master."""
     suffix = uuid.uuid4().hex[:10]
-    target = RdsLike(cluster, f"db_{suffix}", f"admin_{suffix}", secrets.token_hex(12) + AWKWARD, f"app_{suffix}")
+    admin_password = secrets.token_hex(12) + AWKWARD
+    target = RdsLike(cluster, f"db_{suffix}", f"admin_{suffix}", admin_password, f"app_{suffix}", image_dir)
     with psycopg.connect(_dsn(cluster), autocommit=True) as conn:
         conn.execute(
             sql.SQL("CREATE ROLE {} LOGIN CREATEROLE CREATEDB PASSWORD {}").format(
@@ -142,10 +145,24 @@ def rds(cluster: PostgresCluster) -> Iterator[RdsLike]:
             conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(role)))
 
 
-def run_migrate_command(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """The migrate task's container command (apps/api as the working directory, like the image)."""
-    command = [sys.executable, "-m", "app.dbbootstrap", sys.executable, "-m", "alembic", "upgrade", "head"]
-    return subprocess.run(command, cwd=API_ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
+@pytest.fixture(scope="module")
+def image_dir() -> Iterator[Path]:
+    """What the api image holds in /app (its Dockerfile's COPY lines), and nothing else."""
+    workdir = Path(tempfile.mkdtemp(prefix="pmis-api-image-"))
+    shutil.copy2(API_ROOT / "alembic.ini", workdir)
+    for tree in ("alembic", "app"):
+        shutil.copytree(API_ROOT / tree, workdir / tree, ignore=shutil.ignore_patterns("__pycache__"))
+    yield workdir
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
+def run_migrate_command(workdir: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The migrate task definition's command, as the image runs it (WORKDIR /app, tools on PATH)."""
+    command = taskdefs.COMMAND_OF["migrate"]
+    path = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return subprocess.run(
+        command, cwd=workdir, env=env | {"PATH": path}, capture_output=True, text=True, timeout=120, check=False
+    )
 
 
 def assert_no_password(rds: RdsLike, result: subprocess.CompletedProcess[str], *passwords: str) -> None:
@@ -160,7 +177,7 @@ def assert_no_password(rds: RdsLike, result: subprocess.CompletedProcess[str], *
 
 def test_first_run_creates_the_role_and_its_tables(rds: RdsLike) -> None:
     password = secrets.token_hex(24)
-    result = run_migrate_command(rds.env(password))
+    result = run_migrate_command(rds.workdir, rds.env(password))
     assert result.returncode == 0, result.stderr
     assert f"dbbootstrap: role {rds.app}: created" in result.stdout
     assert "Running upgrade  -> 0001" in result.stderr  # then alembic, as the app user
@@ -180,9 +197,9 @@ def test_first_run_creates_the_role_and_its_tables(rds: RdsLike) -> None:
 
 def test_second_run_changes_nothing_and_succeeds(rds: RdsLike) -> None:
     password = secrets.token_hex(24)
-    assert run_migrate_command(rds.env(password)).returncode == 0
+    assert run_migrate_command(rds.workdir, rds.env(password)).returncode == 0
     before = rds.owners()
-    again = run_migrate_command(rds.env(password))
+    again = run_migrate_command(rds.workdir, rds.env(password))
     assert again.returncode == 0, again.stderr
     lines = [line for line in again.stdout.splitlines() if line.startswith("dbbootstrap:")]
     assert lines == [f"dbbootstrap: role {rds.app}: password and LOGIN set"]  # no grant, no owner change
@@ -194,8 +211,8 @@ def test_second_run_changes_nothing_and_succeeds(rds: RdsLike) -> None:
 
 def test_a_new_password_in_database_url_is_set_on_the_role(rds: RdsLike) -> None:
     old, new = secrets.token_hex(24), secrets.token_hex(16) + AWKWARD
-    assert run_migrate_command(rds.env(old)).returncode == 0
-    result = run_migrate_command(rds.env(new))
+    assert run_migrate_command(rds.workdir, rds.env(old)).returncode == 0
+    result = run_migrate_command(rds.workdir, rds.env(new))
     assert result.returncode == 0, result.stderr
     assert rds.can_log_in(rds.app, new)
     assert not rds.can_log_in(rds.app, old)
@@ -212,7 +229,7 @@ def test_a_database_migrated_by_the_admin_is_handed_over(rds: RdsLike) -> None:
         conn.execute("CREATE TYPE mood AS ENUM ('ok', 'late')")
     assert set(rds.owners().values()) == {rds.admin}
     password = secrets.token_hex(24)
-    result = run_migrate_command(rds.env(password))
+    result = run_migrate_command(rds.workdir, rds.env(password))
     assert result.returncode == 0, result.stderr
     owners = rds.owners()
     assert {
@@ -252,9 +269,19 @@ def test_half_an_admin_login_is_refused(capsys: pytest.CaptureFixture[str]) -> N
 def test_a_wrong_admin_password_fails_without_showing_it(rds: RdsLike) -> None:
     password = secrets.token_hex(24)
     env = rds.env(password) | {"DATABASE_ADMIN_PASSWORD": "not-" + rds.admin_password}
-    result = run_migrate_command(env)
+    result = run_migrate_command(rds.workdir, env)
     assert result.returncode == 1
     assert "password authentication failed" in result.stderr
     assert "Running upgrade" not in result.stderr  # alembic did not run
     assert "not-" + rds.admin_password not in result.stderr + result.stdout
     assert_no_password(rds, result, password)
+
+
+def test_the_command_it_execs_gets_no_admin_login(rds: RdsLike) -> None:
+    probe = "import os; print(sorted(k for k in os.environ if k.startswith('DATABASE')))"
+    command = [sys.executable, "-m", "app.dbbootstrap", sys.executable, "-c", probe]
+    result = subprocess.run(
+        command, cwd=rds.workdir, env=rds.env(secrets.token_hex(24)), capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "['DATABASE_URL']"
