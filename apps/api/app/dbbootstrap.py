@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from app.urls import normalise_database_url
 
@@ -192,7 +193,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     try:
         target = target_from_env(env)
         done = bootstrap(target) if target else ["no admin login (DATABASE_ADMIN_USERNAME): nothing to do"]
-    except (BootstrapError, ValueError) as exc:
+    except (BootstrapError, ValueError, ArgumentError) as exc:  # a URL's parse errors never quote it
         print(f"dbbootstrap: {exc}", file=sys.stderr, flush=True)
         return 2
     except psycopg.Error as exc:  # the server's message: never a statement with a password in it

@@ -285,3 +285,18 @@ def test_the_command_it_execs_gets_no_admin_login(rds: RdsLike) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "['DATABASE_URL']"
+
+
+BAD_URLS = [
+    "not a url at all s3cret",
+    "postgresql://app:s3cret@h:port/db",  # pragma: allowlist secret
+    "postgresql://h/db",
+]
+
+
+@pytest.mark.parametrize("url", BAD_URLS)
+def test_a_bad_database_url_is_refused_without_quoting_it(url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    env = {"DATABASE_URL": url, "DATABASE_ADMIN_USERNAME": "admin", "DATABASE_ADMIN_PASSWORD": "x"}
+    assert dbbootstrap.main([], env) == 2
+    captured = capsys.readouterr()
+    assert "dbbootstrap:" in captured.err and "s3cret" not in captured.out + captured.err
