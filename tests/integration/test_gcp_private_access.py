@@ -42,7 +42,8 @@ def gcp_env(gcp_fake: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str
 
 
 def make_ctx(gcp_env: dict[str, str], *, dry_run: bool = False) -> Ctx:
-    environ = {"PMIS_GCP__SQL__PRIVATE_IP": "true", "AZURE_OPENAI_API_KEY": "az-key-private-ip-test"}
+    key = "az-key-private-ip-test"  # pragma: allowlist secret
+    environ = {"PMIS_GCP__SQL__PRIVATE_IP": "true", "AZURE_OPENAI_API_KEY": key}
     settings = load_settings("local", environ=environ, root=Path(__file__).resolve().parents[2]).settings
     gcloud = Gcloud(settings.gcp.project, settings.gcp.region, dry_run=dry_run, runner=Runner(echo=False), env=gcp_env)
     return Ctx(gcloud, settings, GcpNames.of(settings))

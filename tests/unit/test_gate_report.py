@@ -64,7 +64,7 @@ def test_a_report_of_this_tree_stands_in_for_the_gate(
     result = accept_report(loaded, tmp_path / "checks.json")
     assert (result.passed, result.outcomes, result.deferred) == (
         True,
-        {"secrets": "PASS", "images": "PASS"},
+        {"secrets": "PASS", "images": "PASS"},  # pragma: allowlist secret
         ("images",),  # the deploy still scans the pushed digests
     )
 
@@ -135,6 +135,7 @@ def test_the_gate_step_records_the_report_and_refuses_both_options(
     run = Run(ReleaseRecord(id="r1", environment="local", cloud="aws", git_sha="a" * 40, tag="t"))
     gate_step(loaded, None, str(path)).run(run)
     assert run.record.gate_report == str(path)
-    assert run.record.checks == {"secrets": "PASS", "images": "PASS"} and run.deferred_checks == ("images",)
+    passed = {"secrets": "PASS", "images": "PASS"}  # pragma: allowlist secret
+    assert run.record.checks == passed and run.deferred_checks == ("images",)
     with pytest.raises(ConfigError, match="contradict"):
         gate_step(loaded, "hotfix", str(path))

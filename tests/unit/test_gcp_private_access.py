@@ -24,7 +24,7 @@ PEERING = "service networking peering servicenetworking.googleapis.com"
 
 
 def make_ctx(**environ: str) -> Ctx:
-    env = {"AZURE_OPENAI_API_KEY": "az-key-123456", **environ}
+    env = {"AZURE_OPENAI_API_KEY": "az-key-123456", **environ}  # pragma: allowlist secret
     settings = load_settings("production", environ=env).settings
     gcloud = Gcloud(settings.gcp.project, settings.gcp.region, dry_run=True, binary="/nonexistent/gcloud")
     return Ctx(gcloud, settings, GcpNames.of(settings))
@@ -37,7 +37,7 @@ def address(name: str, network: str = "default") -> dict[str, object]:
 
 def peering(*ranges: str) -> dict[str, object]:
     return {
-        "network": "projects/123456789012/global/networks/default",
+        "network": "projects/123456789012/global/networks/default",  # pragma: allowlist secret
         "service": "services/servicenetworking.googleapis.com",
         "peering": "servicenetworking-googleapis-com",
         "reservedPeeringRanges": list(ranges),
