@@ -209,7 +209,7 @@ class AwsRelease:
         if self.infra is None:
             run.change("task definitions: register every workload (first deploy)")
             return
-        run.record.secret_versions = secret_versions(self.aws, self.infra.secrets)
+        run.record.secret_versions = dict(self.infra.secret_versions)  # what the definitions pin (ids, never values)
         ecs = self.aws.client("ecs")
         for workload in taskdefs.WORKLOADS:
             ref = self.refs[taskdefs.IMAGE_OF[workload]]
@@ -322,18 +322,6 @@ class AwsRelease:
             if arn:
                 targets[workload] = arn
         put_back(self, targets, created=[w for w in taskdefs.SERVICES if w not in targets])
-
-
-def secret_versions(aws: AwsClients, arns: dict[str, str]) -> dict[str, str]:
-    """Logical secret → the AWSCURRENT version id tasks of this release resolve (recorded, never the value)."""
-    sm = aws.client("secretsmanager")
-    versions = {}
-    for name, arn in sorted(arns.items()):
-        stages = sm.describe_secret(SecretId=arn).get("VersionIdsToStages", {})
-        current = next((vid for vid, labels in stages.items() if "AWSCURRENT" in labels), None)
-        if current:
-            versions[name] = current
-    return versions
 
 
 def put_back(release: AwsRelease, targets: dict[str, str], *, created: Sequence[str] = ()) -> list[str]:

@@ -27,6 +27,10 @@ class AwsInfra:
     load_balancer_dns: str
     load_balancer_arn: str
     state_bucket: str  # S3 bucket holding the deploy lock and release records
+    # logical secret → its AWSCURRENT version id when read; every task definition pins it (taskdefs.value_from),
+    # so a new version registers new definitions and rolls the services that read it. A secret with no value
+    # yet has no entry.
+    secret_versions: dict[str, str] = field(default_factory=dict)
     extra: dict[str, str] = field(default_factory=dict)
 
     @property

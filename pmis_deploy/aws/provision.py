@@ -228,7 +228,7 @@ def read_infra(aws: AwsClients, settings: Settings, *, account_id: str | None = 
             f"environment {settings.environment.value} is not fully provisioned (missing: {', '.join(missing)})",
             hint=f"run `inv provision.aws --env {settings.environment.value}`",
         )
-    database_url_version = secrets.current_version(aws, secret_arns["database-url"]) or ""
+    secret_versions = {name: v for name, arn in secret_arns.items() if (v := secrets.current_version(aws, arn))}
     return AwsInfra(
         environment=settings.environment.value,
         region=settings.aws.region,
@@ -248,12 +248,11 @@ def read_infra(aws: AwsClients, settings: Settings, *, account_id: str | None = 
         load_balancer_dns=lb.dns,
         load_balancer_arn=lb.arn,
         state_bucket=bucket,
+        secret_versions=secret_versions,
         extra={
             "db_instance": naming.db_instance(settings),
             # RDS-managed {"username","password"}: the migration task's admin login (JSON-key references)
             "db_master_secret_arn": master_secret,
-            # the version the migrate task definition pins (a new one re-registers it: the migration runs)
-            "database_url_version": database_url_version,
             "replication_group": naming.replication_group(settings),
             "api_service": naming.ecs_service(settings, "api"),
         },

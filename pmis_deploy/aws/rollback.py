@@ -104,6 +104,7 @@ def rollback(
         tag=target.tag,
         images=dict(target.images),
         services=dict(target.services),
+        secret_versions=dict(target.secret_versions),  # its task definitions pin these versions
         alembic_head=target.alembic_head,
         rolled_back_to=target.id,
         urls={"app": release.infra.base_url},

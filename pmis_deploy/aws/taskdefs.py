@@ -7,6 +7,12 @@ Requests use the real RegisterTaskDefinition members (camelCase; guide-defects T
 task-level cpu/memory as strings, secrets as `valueFrom` full secret ARNs (T2), images pinned by digest
 (T3, R1). Every container also sets `memory` (Fargate accepts it; moto's run_task needs it).
 
+Every app secret is pinned to the version the release read (`<arn>:::<version-id>`, AwsInfra.secret_versions):
+ECS resolves a plain ARN to AWSCURRENT only when a task starts, so a new value would reach running services
+at some random later restart, and a rollback could not bring back the values a release ran with. Pinned, a
+new version changes exactly the definitions of the workloads that read it: the next deploy registers and
+rolls those (and only those), and a rollback's definitions still name the old versions.
+
 The migration task alone also gets the RDS master login (DATABASE_ADMIN_USERNAME/PASSWORD, ECS JSON-key
 references `<master secret ARN>:username::` into the RDS-managed secret, so always the current password):
 it creates or updates the apps' own role (python -m app.dbbootstrap) before `alembic upgrade head` runs
@@ -69,8 +75,11 @@ ADMIN_SECRET_ENV = {
 ADMIN_WORKLOADS = ("migrate",)
 SPEC_TAG = "pmis:spec-sha256"
 
-# A full secret ARN (RDS-managed names contain "!"), optionally `:json-key:version-stage:version-id`.
-SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@!-]+-[A-Za-z0-9]{6}(:.*)?$")
+# A full secret ARN (RDS-managed names contain "!"), optionally `:json-key:version-stage:version-id` (ECS's
+# documented form, all three parts present, each may be empty: `<arn>:::<version-id>` pins a whole secret).
+SECRET_ARN = re.compile(
+    r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@!-]+-[A-Za-z0-9]{6}(:[^:]*:[^:]*:[^:]*)?$"
+)
 DIGEST_REF = re.compile(r"^[^@\s]+@sha256:[0-9a-f]{64}$")
 TAG_REF = re.compile(r"^[^@\s:]+(:\d+)?/[^@\s:]+:(?P<tag>[\w][\w.-]{0,127})$")
 
@@ -96,7 +105,7 @@ def container_definition(settings: Settings, infra: AwsInfra, workload: str, ima
             {"name": "LOG_LEVEL", "value": settings.log_level.value},
         ],
         "secrets": [
-            {"name": env, "valueFrom": value_from(infra, workload, env)}
+            {"name": env, "valueFrom": value_from(infra, env)}
             for env in SECRETS_OF[workload]
             if SECRET_ENV[env] in infra.secrets
         ]
@@ -129,18 +138,26 @@ def container_definition(settings: Settings, infra: AwsInfra, workload: str, ima
     return container
 
 
-def value_from(infra: AwsInfra, workload: str, env: str) -> str:
-    """The secret's full ARN; for the migration's DATABASE_URL pinned to its current version
-    (`<arn>:::<version-id>`, AwsInfra.extra["database_url_version"]), so a new database-url version (a new
-    app password or endpoint) changes the migrate definition: the next deploy registers it and runs the
-    migration, which sets the role's password, even with an unchanged api image."""
-    arn = infra.secrets[SECRET_ENV[env]]
-    version = infra.extra.get("database_url_version") if (workload, env) == ("migrate", "DATABASE_URL") else None
+def value_from(infra: AwsInfra, env: str) -> str:
+    """The secret's full ARN pinned to the version this release read: `<arn>:::<version-id>`.
+
+    A new version (`inv secrets.set`, or provision writing a new URL) therefore changes the definition of
+    every workload that reads the secret, so the next deploy registers and rolls exactly those; for
+    migrate's DATABASE_URL that also runs the migration again, which sets the app role's password. A
+    secret with no value yet has no version to pin: the plain ARN (provision's notes say to set it).
+    """
+    logical = SECRET_ENV[env]
+    arn = infra.secrets[logical]
+    version = infra.secret_versions.get(logical)
     return f"{arn}:::{version}" if version else arn
 
 
 def admin_secrets(infra: AwsInfra) -> list[dict[str, str]]:
-    """DATABASE_ADMIN_* as JSON-key references into the RDS-managed master secret (read at task start)."""
+    """DATABASE_ADMIN_* as JSON-key references into the RDS-managed master secret (read at task start).
+
+    Deliberately NOT pinned to a version: RDS rotates this managed secret (every 7 days), and the old
+    password stops working once it has, so the migration must always read the current one (AWSCURRENT).
+    """
     master = infra.extra.get("db_master_secret_arn", "")
     if not master:
         raise TaskDefinitionInvalid(
@@ -206,7 +223,8 @@ def validate(request: Mapping[str, Any], *, allow_unpinned: bool = False) -> Non
             if not SECRET_ARN.match(str(secret.get("valueFrom", ""))):
                 problems.append(
                     f"container {name}: secret {secret.get('name')} valueFrom {secret.get('valueFrom')!r} "
-                    "is not a full Secrets Manager ARN (with its 6-character suffix)"
+                    "is not a full Secrets Manager ARN (with its 6-character suffix, optionally "
+                    "`:json-key:version-stage:version-id`)"
                 )
         plain = {e.get("name") for e in c.get("environment", [])} & (SECRET_VARIABLES | set(ADMIN_SECRET_ENV))
         if plain:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from pmis_deploy.aws import naming, rollout
+from pmis_deploy.aws import naming, rollout, taskdefs
 from pmis_deploy.aws.deploy import DeployRequest, deploy
 from pmis_deploy.aws.session import AwsClients
 from pmis_deploy.aws.state import S3StateBackend
@@ -132,9 +132,14 @@ def test_only_the_migration_task_gets_the_database_master_login(env: Env) -> Non
             assert container["command"] == ["python", "-m", "app.dbbootstrap", "alembic", "upgrade", "head"]
     assert secrets_of["migrate"]["DATABASE_ADMIN_USERNAME"] == f"{master_arn}:username::"
     assert secrets_of["migrate"]["DATABASE_ADMIN_PASSWORD"] == f"{master_arn}:password::"
-    # the same secret, pinned to its current version (a new version re-registers migrate: the migration runs)
-    version = current_version(aws, "pmis-local/database-url")
-    assert secrets_of["migrate"]["DATABASE_URL"] == f"{secrets_of['api']['DATABASE_URL']}:::{version}"
+    # every reference to an app secret pins its current version (a new version re-registers its readers)
+    sm = aws.client("secretsmanager")
+    for workload, refs in secrets_of.items():
+        for name, ref in refs.items():
+            if name.startswith("DATABASE_ADMIN_"):
+                continue
+            secret = f"pmis-local/{taskdefs.SECRET_ENV[name]}"
+            assert ref == f"{sm.describe_secret(SecretId=secret)['ARN']}:::{current_version(aws, secret)}", workload
     for workload in ("api", "worker", "beat", "web"):
         assert not any(master_arn in v for v in secrets_of[workload].values()), workload
     database_url = aws.client("secretsmanager").get_secret_value(SecretId="pmis-local/database-url")["SecretString"]
@@ -297,7 +302,8 @@ def current_version(aws: AwsClients, secret: str) -> str:
 
 def test_a_new_database_url_version_runs_the_migration_again(env: Env) -> None:
     """A new app password (or endpoint) reaches the role only through the migration task: a deploy of the
-    same image re-registers the migrate definition (it pins the version) and runs it; services stay."""
+    same image re-registers the migrate definition (it pins the version) and runs it, then rolls the
+    services that read DATABASE_URL (worker, beat, api) onto the new version; web stays."""
     from sqlalchemy.engine import make_url
 
     settled, code, _ = run(env, TAG_A)  # after the rollback above: A's definitions registered again
@@ -313,7 +319,87 @@ def test_a_new_database_url_version_runs_the_migration_again(env: Env) -> None:
     assert code == 0 and record.status is ReleaseStatus.succeeded
     assert any(c.startswith("task definition pmis-local-migrate:") for c in record.changes)
     assert any(c.startswith("migration: ECS task") and c.endswith("exited 0") for c in record.changes)
-    assert not any(c.startswith(("task definition pmis-local-api", "service ")) for c in record.changes)
-    assert env.services() == before
+    assert registered(record) == {"migrate", "worker", "beat", "api"}
+    assert rolled(before, env.services()) == {"worker", "beat", "api"}
+    assert record.secret_versions["database-url"] == current_version(env.aws(), "pmis-local/database-url")
     again, code, aws = run(env, TAG_A)  # and then nothing again
     assert code == 0 and again.changes == [] and "ecs:RunTask" not in aws.calls
+
+
+def registered(record: ReleaseRecord) -> set[str]:
+    """Workloads whose task definition the release registered (from its changes)."""
+    prefix = "task definition pmis-local-"
+    return {c[len(prefix) :].split(":")[0] for c in record.changes if c.startswith(prefix)}
+
+
+def rolled(before: dict[str, str], after: dict[str, str]) -> set[str]:
+    """Services whose task definition differs between two env.services() snapshots."""
+    return {name.removeprefix("pmis-local-") for name in before if before[name] != after[name]}
+
+
+def secret_refs(env: Env, task_definition: str) -> dict[str, str]:
+    ecs = env.aws().client("ecs")
+    (container,) = ecs.describe_task_definition(taskDefinition=task_definition)["taskDefinition"][
+        "containerDefinitions"
+    ]
+    return {s["name"]: s["valueFrom"] for s in container.get("secrets", [])}
+
+
+def test_a_new_secret_value_rolls_exactly_its_readers_and_rollback_restores_the_old_version(env: Env) -> None:
+    """`inv secrets.set azure-openai-key` (a new version), then deploy.aws of the same commit: the api and
+    worker (its readers) get new definitions pinned to the new version and are rolled; beat, web and the
+    migration are untouched. rollback.aws puts back definitions pinning the previous version."""
+    from dataclasses import replace
+
+    from pmis_deploy.aws import secrets
+    from pmis_deploy.aws.rollback import RollbackRequest, rollback
+
+    # as in a real environment, the key lives only in Secrets Manager (the module's settings carry the
+    # canary as AZURE_OPENAI_API_KEY, which provision would write back over the new value)
+    keyless = load_settings(
+        "local",
+        environ={
+            "PMIS_AWS__ENDPOINT_URL": env.url,
+            "PMIS_LOCAL__DATABASE_URL": env.loaded.settings.local.database_url.get_secret_value(),
+            "PMIS_LOCAL__API_PORT": str(free_port()),
+        },
+    )
+    assert keyless.settings.secrets.azure_openai_api_key is None
+    env = replace(env, loaded=keyless)
+    settled, code, _ = run(env, TAG_A)
+    assert code == 0 and settled.changes == []
+    before = env.services()
+    secret = "pmis-local/azure-openai-key"  # pragma: allowlist secret
+    old_version = current_version(env.aws(), secret)
+    assert settled.secret_versions["azure-openai-key"] == old_version
+    change = secrets.set_secret(env.aws(), env.loaded.settings, "azure-openai-key", f"{CANARY}-rotated")
+    assert change is not None  # what `inv secrets.set` does: put_secret_value, a new AWSCURRENT version
+    new_version = current_version(env.aws(), secret)
+    assert new_version != old_version
+
+    plan, code, dry = run(env, TAG_A, dry_run=True)
+    assert code == 2 and dry.mutating_calls() == {}
+    assert registered(plan) == {"api", "worker"}
+
+    record, code, aws = run(env, TAG_A)
+    assert code == 0 and record.status is ReleaseStatus.succeeded
+    assert registered(record) == {"api", "worker"}
+    assert rolled(before, env.services()) == {"api", "worker"}
+    assert "ecs:RunTask" not in aws.calls  # same api image, migrate unchanged: no migration
+    assert record.secret_versions["azure-openai-key"] == new_version
+    assert record.secret_versions["database-url"] == settled.secret_versions["database-url"]
+    for workload in ("api", "worker"):
+        refs = secret_refs(env, record.services[workload])
+        assert refs["AZURE_OPENAI_API_KEY"].endswith(f":::{new_version}")
+    assert record.services["beat"] == settled.services["beat"] and record.services["web"] == settled.services["web"]
+    again, code, aws = run(env, TAG_A)  # converged: nothing to register, nothing to roll
+    assert code == 0 and again.changes == [] and "ecs:RegisterTaskDefinition" not in aws.calls
+
+    back, code = rollback(env.loaded, RollbackRequest(to=settled.id))
+    assert code == 0 and back.status is ReleaseStatus.rollback
+    assert env.services() == before
+    assert back.secret_versions["azure-openai-key"] == old_version
+    for workload in ("api", "worker"):
+        refs = secret_refs(env, back.services[workload])
+        assert refs["AZURE_OPENAI_API_KEY"].endswith(f":::{old_version}")
+    assert CANARY not in render_summary(record) + record.model_dump_json() + back.model_dump_json()

@@ -7,7 +7,7 @@ import json
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -241,14 +241,25 @@ def test_a_master_user_url_is_replaced_by_the_app_user(env: Provisioned) -> None
     assert again.changes == []  # the new password is kept from now on
     old_infra = env.result.infra
     assert again.infra is not None and old_infra is not None
-    assert again.infra.extra["database_url_version"] == after_version(aws)
-    assert again.infra.extra["database_url_version"] != old_infra.extra["database_url_version"]
+    # the version every task definition reading DATABASE_URL pins: the next deploy registers and rolls them
+    assert again.infra.secret_versions["database-url"] == after_version(aws)
+    assert again.infra.secret_versions["database-url"] != old_infra.secret_versions["database-url"]
+    assert {k: v for k, v in again.infra.secret_versions.items() if k != "database-url"} == {
+        k: v for k, v in old_infra.secret_versions.items() if k != "database-url"
+    }
     env.result.infra = again.infra  # the module's environment, as converged now (later tests compare with it)
 
 
 def after_version(aws: AwsClients) -> str:
-    stages = aws.client("secretsmanager").describe_secret(SecretId="pmis-local/database-url")["VersionIdsToStages"]
-    return next(v for v, labels in stages.items() if "AWSCURRENT" in labels)
+    version = awscurrent(aws, "pmis-local/database-url")
+    assert version
+    return version
+
+
+def awscurrent(aws: AwsClients, secret: str) -> str | None:
+    """The version id labelled AWSCURRENT (what a plain-ARN reference resolves at task start); None if no value."""
+    stages = aws.client("secretsmanager").describe_secret(SecretId=secret).get("VersionIdsToStages", {})
+    return next((v for v, labels in stages.items() if "AWSCURRENT" in labels), None)
 
 
 def test_rds_elasticache_and_ecr_converge_concurrently(env: Provisioned, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -345,7 +356,13 @@ def test_secret_tasks_read_stdin_and_never_print(
 
 def test_read_infra_only_reads(env: Provisioned) -> None:
     aws = env.clients(dry_run=True)  # any write would raise
-    assert read_infra(aws, env.settings) == env.result.infra
+    infra = read_infra(aws, env.settings)
+    assert env.result.infra is not None
+    # the same, except versions of secrets written since (e.g. `inv secrets.set azure-openai-key` above)
+    assert infra == replace(env.result.infra, secret_versions=infra.secret_versions)
+    expected = {name: awscurrent(aws, arn) for name, arn in infra.secrets.items()}
+    assert infra.secret_versions == {name: v for name, v in expected.items() if v}  # none for an empty secret
+    assert set(infra.secret_versions) >= {"database-url", "redis-url", "celery-broker"}
     assert aws.mutating_calls() == {}
 
 

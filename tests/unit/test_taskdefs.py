@@ -17,6 +17,11 @@ ACCOUNT = "123456789012"
 DIGEST = "sha256:" + "ab" * 32
 REPO = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/pmis-staging"
 URL_VERSION = "a1b2c3d4-0000-4000-8000-00000000000a"
+APP_SECRETS = ("database-url", "redis-url", "celery-broker", "azure-openai-key")
+# The AWSCURRENT version id of each app secret, as read_infra finds them.
+VERSIONS = {n: f"a1b2c3d4-0000-4000-8000-00000000000{i}" for i, n in enumerate(APP_SECRETS)} | {
+    "database-url": URL_VERSION
+}
 # An RDS-managed master secret's ARN (its name has a "!").
 MASTER_SECRET = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:rds!db-0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b-XyZ789"
 
@@ -40,12 +45,13 @@ def make_infra() -> AwsInfra:
         execution_role_arn=f"arn:aws:iam::{ACCOUNT}:role/pmis-staging-task-execution",
         task_role_arn=f"arn:aws:iam::{ACCOUNT}:role/pmis-staging-task",
         repositories={s: f"{REPO}/{s}" for s in ("api", "worker", "web")},
-        secrets={n: secret_arn(n) for n in ("database-url", "redis-url", "celery-broker", "azure-openai-key")},
+        secrets={n: secret_arn(n) for n in APP_SECRETS},
         target_group_arns={"api": "arn:tg/api", "web": "arn:tg/web"},
         load_balancer_dns="pmis-staging-alb.example.com",
         load_balancer_arn="arn:alb",
         state_bucket="pmis-staging-deploy-state-123456789012",
-        extra={"db_master_secret_arn": MASTER_SECRET, "database_url_version": URL_VERSION},
+        secret_versions=dict(VERSIONS),
+        extra={"db_master_secret_arn": MASTER_SECRET},
     )
 
 
@@ -93,12 +99,26 @@ def test_requests_use_the_real_camel_case_members(requests: dict[str, dict[str, 
     assert api["logConfiguration"]["options"]["awslogs-group"] == "/ecs/pmis-staging"
 
 
-def test_secrets_are_value_from_full_arns_never_plain_values(requests: dict[str, dict[str, Any]]) -> None:
+def pinned(name: str) -> str:
+    """ECS's whole-secret reference to one version: `<arn>:<json-key>:<version-stage>:<version-id>`."""
+    return f"{secret_arn(name)}:::{VERSIONS[name]}"
+
+
+def test_secrets_are_value_from_full_arns_pinned_to_the_read_version(requests: dict[str, dict[str, Any]]) -> None:
     api = requests["api"]["containerDefinitions"][0]
     names = {s["name"]: s["valueFrom"] for s in api["secrets"]}
-    assert names["DATABASE_URL"] == secret_arn("database-url")
-    assert names["CELERY_BROKER_URL"] == secret_arn("celery-broker")
+    assert names == {
+        "DATABASE_URL": pinned("database-url"),
+        "REDIS_URL": pinned("redis-url"),
+        "CELERY_BROKER_URL": pinned("celery-broker"),
+        "AZURE_OPENAI_API_KEY": pinned("azure-openai-key"),
+    }
     assert all(taskdefs.SECRET_ARN.match(v) for v in names.values())
+    for workload in ("worker", "beat"):
+        container = requests[workload]["containerDefinitions"][0]
+        assert all(
+            s["valueFrom"].endswith(":::" + VERSIONS[taskdefs.SECRET_ENV[s["name"]]]) for s in container["secrets"]
+        )
     env = {e["name"] for e in api["environment"]}
     assert not env & set(names)
     assert requests["web"]["containerDefinitions"][0]["secrets"] == []
@@ -109,6 +129,7 @@ def test_only_the_migration_gets_the_master_login_by_json_key(requests: dict[str
     assert migrate == {
         # the app user (alembic runs as it), pinned to the current version: a new one re-registers migrate
         "DATABASE_URL": f"{secret_arn('database-url')}:::{URL_VERSION}",
+        # RDS rotates the master secret: never pinned, the task reads the current one when it starts
         "DATABASE_ADMIN_USERNAME": f"{MASTER_SECRET}:username::",
         "DATABASE_ADMIN_PASSWORD": f"{MASTER_SECRET}:password::",
     }
@@ -118,6 +139,58 @@ def test_only_the_migration_gets_the_master_login_by_json_key(requests: dict[str
         names = {s["name"] for s in container["secrets"]} | {e["name"] for e in container["environment"]}
         assert not names & {"DATABASE_ADMIN_USERNAME", "DATABASE_ADMIN_PASSWORD"}
         assert not any(MASTER_SECRET in s["valueFrom"] for s in container["secrets"])
+
+
+def test_a_new_secret_version_changes_exactly_the_definitions_that_read_it(settings: Settings) -> None:
+    """What `inv secrets.set azure-openai-key` causes: api and worker change (their hash, so they are
+    registered and rolled); beat, web and migrate do not read the key and stay as they are."""
+    images = {s: f"{REPO}/{s}@{DIGEST}" for s in ("api", "worker", "web")}
+    before = taskdefs.build_all(settings, make_infra(), images)
+    infra = make_infra()
+    infra.secret_versions["azure-openai-key"] = "b2c3d4e5-0000-4000-8000-00000000000b"
+    after = taskdefs.build_all(settings, infra, images)
+    changed = {w for w in taskdefs.WORKLOADS if taskdefs.spec_hash(before[w]) != taskdefs.spec_hash(after[w])}
+    assert changed == {"api", "worker"}
+    assert {w for w in taskdefs.WORKLOADS if "AZURE_OPENAI_API_KEY" in taskdefs.SECRETS_OF[w]} == changed
+    infra.secret_versions["database-url"] = "c3d4e5f6-0000-4000-8000-00000000000c"
+    again = taskdefs.build_all(settings, infra, images)
+    changed = {w for w in taskdefs.WORKLOADS if taskdefs.spec_hash(after[w]) != taskdefs.spec_hash(again[w])}
+    assert changed == {"api", "worker", "beat", "migrate"}  # every reader of DATABASE_URL; web reads no secret
+
+
+def test_a_secret_without_a_value_yet_is_referenced_unpinned(settings: Settings) -> None:
+    """No AWSCURRENT version to pin (azure-openai-key before `inv secrets.set`): the plain ARN."""
+    infra = make_infra()
+    del infra.secret_versions["azure-openai-key"]
+    request = taskdefs.build_task_definition(settings, infra, "api", f"{REPO}/api@{DIGEST}")
+    names = {s["name"]: s["valueFrom"] for s in request["containerDefinitions"][0]["secrets"]}
+    assert names["AZURE_OPENAI_API_KEY"] == secret_arn("azure-openai-key")
+    assert names["DATABASE_URL"] == pinned("database-url")
+
+
+@pytest.mark.parametrize(
+    ("suffix", "valid"),
+    [
+        ("", True),
+        (":::a1b2c3d4-0000-4000-8000-00000000000a", True),
+        ("::AWSPREVIOUS:", True),
+        (":username::", True),
+        (":password::a1b2c3d4-0000-4000-8000-00000000000a", True),
+        (":::", True),
+        (":username", False),  # not the documented three parts
+        (":::a1b2c3d4-0000-4000-8000-00000000000a:extra", False),
+    ],
+)
+def test_secret_references_follow_the_documented_ecs_form(
+    requests: dict[str, dict[str, Any]], suffix: str, valid: bool
+) -> None:
+    request = copy.deepcopy(requests["api"])
+    request["containerDefinitions"][0]["secrets"][0]["valueFrom"] = secret_arn("database-url") + suffix
+    if valid:
+        taskdefs.validate(request)
+    else:
+        with pytest.raises(taskdefs.TaskDefinitionInvalid, match="DATABASE_URL"):
+            taskdefs.validate(request)
 
 
 @pytest.mark.parametrize("workload", ["api", "worker", "beat", "web"])
