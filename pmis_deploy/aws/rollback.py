@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pmis_deploy import console, pipeline
 from pmis_deploy.aws import rollout, taskdefs
@@ -59,6 +59,37 @@ def choose_target(backend: StateBackend, to: str | None, running: dict[str, str]
     )
 
 
+def refuse_missing_versions(aws: AwsClients, target: ReleaseRecord, pins: set[tuple[str, str]]) -> None:
+    """Refuse, before anything changes, a target whose task definitions pin secret versions that Secrets
+    Manager no longer keeps (it deletes unlabelled versions beyond ~100): its tasks could not start."""
+    sm = aws.client("secretsmanager")
+    kept: dict[str, set[str]] = {}
+    missing = []
+    for arn, version in sorted(pins):
+        if arn not in kept:
+            kept[arn] = _versions(sm, arn)
+        if version not in kept[arn]:
+            missing.append(f"{arn.rsplit(':', 1)[-1]} version {version}")
+    if missing:
+        raise NotFound(
+            f"release {target.id} pins secret versions Secrets Manager no longer keeps: {', '.join(missing)}",
+            hint="roll back to a newer release (--to; `inv releases.list --cloud aws`), or deploy that commit "
+            "again (`inv deploy.aws --tag <its tag>`) so it pins the current versions",
+        )
+
+
+def _versions(sm: Any, arn: str) -> set[str]:
+    """Every version id Secrets Manager keeps for `arn`, deprecated ones included (not pageable in botocore)."""
+    found: set[str] = set()
+    token: dict[str, str] = {}
+    while True:
+        page = sm.list_secret_version_ids(SecretId=arn, IncludeDeprecated=True, MaxResults=100, **token)
+        found.update(v["VersionId"] for v in page.get("Versions", []))
+        if not page.get("NextToken"):
+            return found
+        token = {"NextToken": page["NextToken"]}
+
+
 def running_taskdefs(release: AwsRelease) -> dict[str, str]:
     assert release.infra is not None
     from pmis_deploy.aws import naming
@@ -86,10 +117,13 @@ def rollback(
     running = running_taskdefs(release)
     target = choose_target(backend, request.to, running)
     ecs = aws.client("ecs")
+    pins: set[tuple[str, str]] = set()
     for arn in target.services.values():
         described = ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
         if described.get("status") != "ACTIVE":
             console.warn(f"{rollout.short(arn)} is {described.get('status')}; ECS still runs it for a rollback")
+        pins.update(taskdefs.pinned_versions(described))
+    refuse_missing_versions(aws, target, pins)
     newest = next(iter(backend.list_releases(limit=1)), None)
     if newest and target.alembic_head and newest.alembic_head and newest.alembic_head != target.alembic_head:
         console.warn(

@@ -152,6 +152,17 @@ def value_from(infra: AwsInfra, env: str) -> str:
     return f"{arn}:::{version}" if version else arn
 
 
+def pinned_versions(task_definition: dict[str, Any]) -> list[tuple[str, str]]:
+    """(secret ARN, version id) of every version-pinned secret reference in a described task definition."""
+    pins = []
+    for container in task_definition.get("containerDefinitions", []):
+        for secret in container.get("secrets", []):
+            parts = str(secret.get("valueFrom", "")).split(":")
+            if len(parts) == 10 and parts[9]:  # arn (7 parts) : json-key : version-stage : version-id
+                pins.append((":".join(parts[:7]), parts[9]))
+    return pins
+
+
 def admin_secrets(infra: AwsInfra) -> list[dict[str, str]]:
     """DATABASE_ADMIN_* as JSON-key references into the RDS-managed master secret (read at task start).
 
