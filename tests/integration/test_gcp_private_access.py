@@ -9,7 +9,6 @@ someone else's is updated to keep both.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -30,15 +29,11 @@ pytestmark = [pytest.mark.integration, pytest.mark.gcloud, pytest.mark.timeout(6
 RANGE = "pmis-local-psa-range"
 PEERING = "service networking peering servicenetworking.googleapis.com"
 INSTANCE = "sql instance pmis-local-postgres"
-READ_PATH_SUFFIXES = (":getIamPolicy", ":testIamPermissions")
 
 
 @pytest.fixture(scope="module")
-def gcp_env(gcp_fake: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    if shutil.which("gcloud") is None:
-        pytest.skip("gcloud CLI not installed")
-    gcp_fake.reset()
-    return dict(gcp_fake.env(tmp_path_factory.mktemp("gcloud-config")))
+def gcp_env(gcp_module_env: dict[str, str]) -> dict[str, str]:
+    return gcp_module_env
 
 
 def make_ctx(gcp_env: dict[str, str], *, dry_run: bool = False) -> Ctx:
@@ -49,14 +44,6 @@ def make_ctx(gcp_env: dict[str, str], *, dry_run: bool = False) -> Ctx:
     return Ctx(gcloud, settings, GcpNames.of(settings))
 
 
-def mutating(requests: list[dict[str, Any]]) -> list[str]:
-    return [
-        f"{r['method']} {r.get('path')}"
-        for r in requests
-        if r["method"] != "GET" and not str(r.get("path", "")).endswith(READ_PATH_SUFFIXES)
-    ]
-
-
 def test_dry_run_plans_the_peering_first_then_the_plan_applies_in_that_order(
     gcp_env: dict[str, str], gcp_fake: Any
 ) -> None:
@@ -65,13 +52,13 @@ def test_dry_run_plans_the_peering_first_then_the_plan_applies_in_that_order(
     chain = [c.row()[:2] for c in plan.phases.chains[2][0]]
     assert chain == [("create", f"allocated range {RANGE}"), ("create", PEERING), ("create", INSTANCE)]
     assert "servicenetworking.googleapis.com" in plan.phases.by_phase[1][0].detail
-    assert mutating(gcp_fake.requests()) == []
+    assert gcp_fake.writes() == []
     assert ctx.gcloud.mutating_calls() == []
 
     ctx.gcloud.dry_run = False  # apply the very plan shown (one observe instead of two: gcloud is slow)
     before = len(gcp_fake.requests())
     apply(ctx, plan)
-    writes = mutating(gcp_fake.requests()[before:])
+    writes = gcp_fake.writes(before)
     order = [
         next(i for i, w in enumerate(writes) if w.endswith(path))
         for path in (
@@ -94,7 +81,7 @@ def test_a_second_provision_changes_nothing(gcp_env: dict[str, str], gcp_fake: A
     plan = make_plan(ctx)
     assert plan.rows() == []
     apply(ctx, plan)
-    assert mutating(gcp_fake.requests()[before:]) == []
+    assert gcp_fake.writes(before) == []
     assert ctx.gcloud.mutating_calls() == []
 
 
@@ -113,7 +100,7 @@ def test_a_peering_without_our_range_is_updated_keeping_the_other_one(gcp_env: d
         assert c.run is not None
         c.run()
     requests = gcp_fake.requests()[before:]
-    assert mutating(requests) == ["PATCH /v1/services/servicenetworking.googleapis.com/connections/-"]
+    assert gcp_fake.writes(before) == ["PATCH /v1/services/servicenetworking.googleapis.com/connections/-"]
     patch = next(r for r in requests if r["method"] == "PATCH")
     assert patch["body"]["reservedPeeringRanges"] == ["legacy-range", RANGE]
     assert patch["query"].get("force", "False").lower() == "false"
@@ -133,7 +120,7 @@ def test_an_instance_with_only_a_public_ip_gets_a_private_one_after_the_peering(
     assert "private IP on default" in plan.phases.chains[2][0][-1].detail
     before = len(gcp_fake.requests())
     apply(ctx, plan)
-    writes = mutating(gcp_fake.requests()[before:])
+    writes = gcp_fake.writes(before)
     assert writes[-1] == "PATCH /sql/sql/v1beta4/projects/pmis-local/instances/pmis-local-postgres", writes
     ip = instance["settings"]["ipConfiguration"]
     assert ip["privateNetwork"].endswith("/global/networks/default") and ip["ipv4Enabled"] is True

@@ -33,6 +33,7 @@ from pmis_deploy.emulators.gcp.tls import FakeCa
 _REGIONAL_HOST = re.compile(r"^(.+?)-run\.")
 _PROJECT_IN_PATH = re.compile(r"(?:^|/)(?:projects|namespaces)/([^/:]+)")
 STARTED_AT = time.time()
+READ_ONLY_POSTS = (":getIamPolicy", ":testIamPermissions")
 # API name (the host's first label) -> router, for the APIs served inside CONNECT tunnels.
 _TUNNELED_APIS = {host.split(".")[0]: router for host, router in TUNNELED_ROUTERS.items()}
 
@@ -279,6 +280,15 @@ class FakeGcp:
         """The request log (bodies redacted), optionally only one API prefix ("sql", "run" …)."""
         with self.store.lock:
             return [dict(r) for r in self.store.log if api is None or r.get("api") == api]
+
+    def writes(self, since: int = 0) -> list[str]:
+        """`METHOD path` of each logged request from index `since` on that may change state: every method
+        but GET, except the POSTs that only read (getIamPolicy, testIamPermissions)."""
+        return [
+            f"{r['method']} {r.get('path')}"
+            for r in self.requests()[since:]
+            if r["method"] != "GET" and not str(r.get("path", "")).endswith(READ_ONLY_POSTS)
+        ]
 
     def set_knob(self, name: str, value: Any) -> None:
         """Set one knob (see state.Knobs for the names)."""
