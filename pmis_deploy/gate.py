@@ -90,6 +90,7 @@ def accept_report(loaded: LoadedSettings, path: str | Path, *, now: dt.datetime 
     instead of running the checklist again: accepted only for this environment, this exact tree (commit
     and uncommitted diff), within deploy.checks_report_max_age_minutes, and covering every gate check.
     A deferred image scan stays deferred (the deploy scans the pushed digests)."""
+    from pmis_deploy.checks.outcome import Outcome
     from pmis_deploy.checks.registry import resolve
     from pmis_deploy.checks.report import source_of
 
@@ -129,7 +130,11 @@ def accept_report(loaded: LoadedSettings, path: str | Path, *, now: dt.datetime 
         raise GateFailed(f"--checks-report {target} lacks the gate checks: {', '.join(missing)}", hint=rerun)
     mine = {name: outcomes[name] for name in names}
     deferred = tuple(name for name in report.get("deferred") or () if name in mine)
-    return GateResult(passed=all(o in ("PASS", "WAIVED") for o in mine.values()), outcomes=mine, deferred=deferred)
+    try:
+        passed = all(Outcome(o).ok for o in mine.values())
+    except ValueError as exc:
+        raise GateFailed(f"--checks-report {target}: not a checklist report ({exc})", hint=rerun) from None
+    return GateResult(passed=passed, outcomes=mine, deferred=deferred)
 
 
 def scan_images(

@@ -204,7 +204,7 @@ def read_infra(aws: AwsClients, settings: Settings, *, account_id: str | None = 
     cluster_name, cluster_arn = cluster.read(aws, settings)
     execution_role, task_role = iam.read(aws, settings)
     repos = registry.read(aws, settings)
-    secret_arns = secrets.arns(aws, settings)
+    secret_arns, secret_versions = secrets.arns_and_versions(aws, settings)
     instance = database.describe_instance(aws, settings) or {}
     master_secret = str((instance.get("MasterUserSecret") or {}).get("SecretArn", ""))
     lb = loadbalancer.read(aws, settings)
@@ -228,7 +228,6 @@ def read_infra(aws: AwsClients, settings: Settings, *, account_id: str | None = 
             f"environment {settings.environment.value} is not fully provisioned (missing: {', '.join(missing)})",
             hint=f"run `inv provision.aws --env {settings.environment.value}`",
         )
-    secret_versions = {name: v for name, arn in secret_arns.items() if (v := secrets.current_version(aws, arn))}
     return AwsInfra(
         environment=settings.environment.value,
         region=settings.aws.region,

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pmis_deploy import console, pipeline
-from pmis_deploy.aws import rollout, taskdefs
+from pmis_deploy.aws import rollout, secrets, taskdefs
 from pmis_deploy.aws.deploy import AwsRelease, confirmed_clients, put_back
 from pmis_deploy.errors import NotFound
 from pmis_deploy.release import ReleaseRecord, ReleaseStatus, new_release_id
@@ -62,12 +62,11 @@ def choose_target(backend: StateBackend, to: str | None, running: dict[str, str]
 def refuse_missing_versions(aws: AwsClients, target: ReleaseRecord, pins: set[tuple[str, str]]) -> None:
     """Refuse, before anything changes, a target whose task definitions pin secret versions that Secrets
     Manager no longer keeps (it deletes unlabelled versions beyond ~100): its tasks could not start."""
-    sm = aws.client("secretsmanager")
     kept: dict[str, set[str]] = {}
     missing = []
     for arn, version in sorted(pins):
         if arn not in kept:
-            kept[arn] = _versions(sm, arn)
+            kept[arn] = secrets.kept_versions(aws, arn)
         if version not in kept[arn]:
             missing.append(f"{arn.rsplit(':', 1)[-1]} version {version}")
     if missing:
@@ -76,18 +75,6 @@ def refuse_missing_versions(aws: AwsClients, target: ReleaseRecord, pins: set[tu
             hint="roll back to a newer release (--to; `inv releases.list --cloud aws`), or deploy that commit "
             "again (`inv deploy.aws --tag <its tag>`) so it pins the current versions",
         )
-
-
-def _versions(sm: Any, arn: str) -> set[str]:
-    """Every version id Secrets Manager keeps for `arn`, deprecated ones included (not pageable in botocore)."""
-    found: set[str] = set()
-    token: dict[str, str] = {}
-    while True:
-        page = sm.list_secret_version_ids(SecretId=arn, IncludeDeprecated=True, MaxResults=100, **token)
-        found.update(v["VersionId"] for v in page.get("Versions", []))
-        if not page.get("NextToken"):
-            return found
-        token = {"NextToken": page["NextToken"]}
 
 
 def running_taskdefs(release: AwsRelease) -> dict[str, str]:

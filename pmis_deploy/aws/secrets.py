@@ -108,17 +108,45 @@ def current_value(aws: AwsClients, name: str) -> str | None:
 
 def current_version(aws: AwsClients, name: str) -> str | None:
     """The AWSCURRENT version id of a secret (None if it does not exist or has no value)."""
-    stages = (describe(aws, name) or {}).get("VersionIdsToStages") or {}
+    return _current_version(describe(aws, name))
+
+
+def _current_version(description: dict[str, Any] | None) -> str | None:
+    stages = (description or {}).get("VersionIdsToStages") or {}
     return next((str(version) for version, labels in stages.items() if "AWSCURRENT" in labels), None)
+
+
+def arns_and_versions(
+    aws: AwsClients, settings: Settings, logical_names: tuple[str, ...] = naming.APP_SECRETS
+) -> tuple[dict[str, str], dict[str, str]]:
+    """One describe per secret: full ARNs (placeholders if missing), and AWSCURRENT version ids (of those
+    that have a value)."""
+    found_arns, versions = {}, {}
+    for logical in logical_names:
+        found = describe(aws, naming.secret(settings, logical))
+        found_arns[logical] = str(found["ARN"]) if found else placeholder(naming.secret(settings, logical))
+        if version := _current_version(found):
+            versions[logical] = version
+    return found_arns, versions
 
 
 def arns(aws: AwsClients, settings: Settings, logical_names: tuple[str, ...] = naming.APP_SECRETS) -> dict[str, str]:
     """Full ARNs (with their random suffix) of the environment's secrets; placeholders if missing."""
-    out = {}
-    for logical in logical_names:
-        found = describe(aws, naming.secret(settings, logical))
-        out[logical] = str(found["ARN"]) if found else placeholder(naming.secret(settings, logical))
-    return out
+    return arns_and_versions(aws, settings, logical_names)[0]
+
+
+def kept_versions(aws: AwsClients, arn: str) -> set[str]:
+    """Every version id Secrets Manager still keeps for `arn`, deprecated ones included (botocore has no
+    paginator for ListSecretVersionIds)."""
+    sm = aws.client("secretsmanager")
+    found: set[str] = set()
+    token: dict[str, str] = {}
+    while True:
+        page = sm.list_secret_version_ids(SecretId=arn, IncludeDeprecated=True, MaxResults=100, **token)
+        found.update(str(v["VersionId"]) for v in page.get("Versions", []))
+        if not page.get("NextToken"):
+            return found
+        token = {"NextToken": page["NextToken"]}
 
 
 # ---------------------------------------------------------------------------------------------- writes

@@ -240,6 +240,17 @@ def connector_create(name: str, network: str, ip_range: str) -> Cmd:
     )
 
 
+# --- Credentials (read verbs; their output is registered as secret by the caller) ---------------
+def print_access_token() -> Cmd:
+    """The active account's OAuth access token (`{"token": …}`): Artifact Registry's docker login."""
+    return Cmd(("auth", "print-access-token"))
+
+
+def print_identity_token(audience: str | None) -> Cmd:
+    """An ID token (`{"id_token": …}`); `--audiences` only for service accounts (identity.py)."""
+    return Cmd(("auth", "print-identity-token"), options=flags(audiences=audience))
+
+
 # --- Private services access (Cloud SQL private IP) ---------------------------------------------
 def peering_ranges_list() -> Cmd:
     """Every allocated range of the project (global addresses with purpose VPC_PEERING)."""

@@ -178,7 +178,7 @@ def build_and_push(
     root = rel.loaded.root
     runner = rel.ctx.gcloud.runner
     engine = images.detect_engine(runner, root / rel.settings.local.state_dir)
-    out_token = rel.ctx.gcloud.run(g.Cmd(("auth", "print-access-token")))
+    out_token = rel.ctx.gcloud.run(g.print_access_token())
     token = out_token.get("token", "") if isinstance(out_token, dict) else str(out_token or "")
     creds = images.Credentials(rel.ctx.names.registry_host, "oauth2accesstoken", token.strip())
     out = {}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pmis_deploy.gcp.command import Cmd, flags
+from pmis_deploy.gcp import argv as g
 from pmis_deploy.gcp.errors import NoIdentityToken
 from pmis_deploy.gcp.runner import Gcloud
 from pmis_deploy.redaction import register_secret
@@ -18,18 +18,14 @@ from pmis_deploy.redaction import register_secret
 USER_ACCOUNT = "Invalid account type for `--audiences`"
 
 
-def print_identity_token(audience: str | None) -> Cmd:
-    return Cmd(("auth", "print-identity-token"), options=flags(audiences=audience))
-
-
 def id_token(gcloud: Gcloud, audience: str) -> str:
     """An ID token for `audience` (a service account), or the account's default one (a user account)."""
     try:
-        out = gcloud.run(print_identity_token(audience))
+        out = gcloud.run(g.print_identity_token(audience))
     except NoIdentityToken as exc:
         if USER_ACCOUNT not in (exc.stderr_tail or exc.message):
             raise
-        out = gcloud.run(print_identity_token(None))
+        out = gcloud.run(g.print_identity_token(None))
     return _token(out)
 
 

@@ -302,3 +302,20 @@ def test_dashboard_from_file_and_services_enable() -> None:
 )
 def test_read_only_by_verb(cmd: Cmd, read_only: bool) -> None:
     assert cmd.read_only is read_only
+
+
+def test_credential_commands() -> None:
+    assert g.print_access_token().argv("p", "r") == [
+        "gcloud",
+        "auth",
+        "print-access-token",
+        "--project=p",
+        "--format=json",
+        "--quiet",
+    ]
+    assert g.print_identity_token("https://api.run.app").argv("p", "r") == [
+        "gcloud", "auth", "print-identity-token", "--audiences=https://api.run.app",
+        "--project=p", "--format=json", "--quiet",
+    ]  # fmt: skip
+    assert g.print_identity_token(None).options == ()
+    assert g.print_access_token().read_only and g.print_identity_token(None).read_only  # allowed in dry-run

@@ -44,7 +44,10 @@ def _issue(hosts: tuple[str, ...]) -> tuple[str, str, str]:
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
     now = datetime.datetime.now(datetime.UTC)
-    start, end = now - datetime.timedelta(days=1), now + datetime.timedelta(days=30)
+    start, end = (
+        now - datetime.timedelta(days=1),
+        now + datetime.timedelta(days=3650),
+    )  # a detached fake may run for months
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, CA_NAME)])
     ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())
